@@ -1,0 +1,72 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# dbt reads profiles from DBT_PROFILES_DIR; unless the user has a `featurestore` profile of their own,
+# use profiles.example.yml (copied into .dbt/, which git ignores).
+ifeq ($(origin DBT_PROFILES_DIR), undefined)
+  ifeq ($(shell grep -qs '^featurestore:' $(HOME)/.dbt/profiles.yml && echo own),own)
+    DBT_PROFILES_DIR := $(HOME)/.dbt
+  else
+    DBT_PROFILES_DIR := $(CURDIR)/.dbt
+  endif
+endif
+export DBT_PROFILES_DIR
+
+# The demo's raw data: two weeks of a 2,000-user news service; values are shown as of its last evening.
+DEMO_USERS ?= 2000
+DEMO_DAYS ?= 14
+DEMO_START ?= 2026-10-01
+DEMO_AS_OF ?= 2026-10-14T20:00:00
+RAW_DIR ?= data/raw
+export FEATURESTORE_RAW_PATH := $(RAW_DIR)
+
+.PHONY: help setup demo test lint dbt-build pytest clean
+
+help:
+	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
+	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
+	@echo "make clean  remove generated data, dbt artifacts and the virtualenv"
+
+$(STAMP): python/pyproject.toml requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements/constraints.txt -e 'python[dev]'
+	@touch $@
+
+$(DBT_PROFILES_DIR)/profiles.yml: profiles.example.yml
+	@mkdir -p $(DBT_PROFILES_DIR)
+	cp profiles.example.yml $@
+
+setup: $(STAMP) $(DBT_PROFILES_DIR)/profiles.yml
+
+$(RAW_DIR)/.complete: $(STAMP) Makefile
+	$(BIN)/featurestore demo-data --out $(RAW_DIR) --users $(DEMO_USERS) --days $(DEMO_DAYS) --start $(DEMO_START)
+	@touch $@
+
+dbt-build: setup $(RAW_DIR)/.complete
+	$(BIN)/dbt build --target local
+
+demo: dbt-build
+	$(BIN)/featurestore list
+	$(BIN)/featurestore validate
+	$(BIN)/featurestore show user_engagement --as-of $(DEMO_AS_OF) --limit 5
+
+lint: setup
+	$(BIN)/ruff check --config python/pyproject.toml python tests
+	$(BIN)/ruff format --check --config python/pyproject.toml python tests
+	$(BIN)/sqlfluff lint models macros tests/dbt
+
+pytest: setup $(RAW_DIR)/.complete
+	$(BIN)/pytest
+
+test: lint dbt-build pytest
+
+clean:
+	rm -rf target dbt_packages logs data .dbt $(VENV)

@@ -1,0 +1,39 @@
+{%- set sources = ['articles', 'users', 'impressions', 'reactions'] -%}
+
+with
+
+{% for source_name in sources %}
+{{ source_name }}_outcomes as (
+
+    select
+        '{{ source_name }}' as source_table,
+        coalesce(rejection_reason, 'kept') as outcome,
+        count(*) as row_count
+    from {{ ref('base_news__' ~ source_name) }}
+    group by 1, 2
+
+),
+
+{% endfor %}
+unioned as (
+
+    {% for source_name in sources %}
+    select * from {{ source_name }}_outcomes
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        source_table,
+        outcome,
+        row_count,
+        outcome != 'kept' as is_rejected,
+        cast(row_count as double) / sum(row_count) over (partition by source_table) as share_of_source
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,151 @@
+"""The `featurestore` command line: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from featurestore.errors import FeatureStoreError
+from featurestore.manifest import FeatureGroupCatalog
+from featurestore.offline_store import DuckDBOfflineStore
+from featurestore.settings import Settings
+
+app = typer.Typer(
+    help="A dbt-native feature store: feature groups are dbt models; this CLI reads their contracts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+error_console = Console(stderr=True)
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project-dir", help="The dbt project (where dbt_project.yml is).", show_default=False)
+]
+
+
+def _settings(project_dir: Path | None) -> Settings:
+    return Settings.from_env(project_dir)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option(help="Folder to write the raw Parquet tables into.")] = Path("data/raw"),
+    users: Annotated[int, typer.Option(help="Number of users.")] = 2000,
+    days: Annotated[int, typer.Option(help="Days of events.")] = 14,
+    start: Annotated[str, typer.Option(help="First day of events (UTC), YYYY-MM-DD.")] = "2026-10-01",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+) -> None:
+    """Generate a news service's raw data (articles, users, impressions, reactions) as Parquet."""
+    from featurestore.demo_data import DemoDataConfig, generate_demo_data
+
+    try:
+        first_day = dt.date.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(f"{start!r} is not a date like 2026-10-01", param_hint="--start") from None
+    try:
+        config = DemoDataConfig(users=users, days=days, start=first_day, seed=seed)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    with Progress(
+        TextColumn("generating demo data"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("days", total=days)
+        summary = generate_demo_data(
+            config, out, progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
+    rows = ", ".join(f"{count:,} {table}" for table, count in summary.rows.items())
+    console.print(f"wrote {rows} to {summary.out_dir} in {summary.seconds:.1f}s")
+
+
+@app.command("list")
+def list_groups(project_dir: ProjectDir = None) -> None:
+    """List the feature groups declared in the dbt project (reads target/manifest.json)."""
+    catalog = FeatureGroupCatalog.from_manifest_path(_settings(project_dir).manifest_path)
+    table = Table(title=f"{len(catalog)} feature group(s)")
+    for column in ("group", "entity", "event time", "online", "ttl", "owner", "features", "tags"):
+        table.add_column(column, justify="right" if column == "features" else "left")
+    for group in catalog:
+        table.add_row(
+            group.name,
+            ", ".join(group.entity),
+            group.event_time,
+            "yes" if group.online else "no",
+            group.ttl_text,
+            group.owner,
+            str(len(group.features)),
+            ", ".join(group.tags),
+        )
+    console.print(table)
+
+
+@app.command()
+def validate(project_dir: ProjectDir = None) -> None:
+    """Check every feature-group contract; exits 1 naming each model and field that is wrong."""
+    catalog = FeatureGroupCatalog.from_manifest_path(_settings(project_dir).manifest_path)
+    console.print(f"[green]ok[/green]: {len(catalog)} feature-group contract(s) valid")
+
+
+@app.command()
+def show(
+    group: Annotated[str, typer.Argument(help="Feature group name.")],
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 5,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Show each entity's values valid at this UTC time (ISO format)."),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Print rows of a feature group from the local offline store."""
+    settings = _settings(project_dir)
+    spec = FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
+    at = None
+    if as_of is not None:
+        try:
+            at = dt.datetime.fromisoformat(as_of)
+        except ValueError:
+            raise typer.BadParameter(f"{as_of!r} is not an ISO time like 2026-10-14T20:00", "--as-of") from None
+    rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at)
+    title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
+    table = Table(title=title)
+    for name in rows.column_names:
+        table.add_column(name, overflow="fold")
+    for row in rows.to_pylist():
+        table.add_row(*(_format_cell(value) for value in row.values()))
+    console.print(table)
+
+
+def _format_cell(value: object) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except FeatureStoreError as error:
+        error_console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(1) from None
+    except typer.Exit as exit_:
+        raise SystemExit(exit_.exit_code) from None
+    except typer.Abort:
+        error_console.print("aborted")
+        raise SystemExit(130) from None
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None

@@ -1,0 +1,43 @@
+"""One exception hierarchy; every message says what to fix."""
+
+from __future__ import annotations
+
+
+class FeatureStoreError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ManifestError(FeatureStoreError):
+    """The dbt manifest is missing or unreadable."""
+
+
+class ContractError(FeatureStoreError):
+    """A model's feature-group contract (`config.meta.feature_group`) is malformed."""
+
+    def __init__(self, model: str, field: str, problem: str) -> None:
+        self.model = model
+        self.field = field
+        self.problem = problem
+        super().__init__(f"model '{model}': feature_group.{field}: {problem}")
+
+
+class ContractErrors(FeatureStoreError):
+    """Several contracts are malformed; raised after checking all of them so users fix them in one pass."""
+
+    def __init__(self, errors: list[ContractError]) -> None:
+        self.errors = errors
+        lines = "\n".join(f"  - {error}" for error in errors)
+        super().__init__(f"{len(errors)} feature-group contract error(s):\n{lines}")
+
+
+class UnknownFeatureGroupError(FeatureStoreError):
+    """A feature group name that the manifest does not define."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        choices = ", ".join(sorted(known)) or "none (run `dbt parse` first?)"
+        super().__init__(f"unknown feature group '{name}'; known groups: {choices}")
+
+
+class OfflineStoreError(FeatureStoreError):
+    """The offline store (DuckDB file or Athena) cannot be read."""
