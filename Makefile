@@ -61,7 +61,7 @@ demo: dbt-build
 lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests
 	$(BIN)/ruff format --check --config python/pyproject.toml python tests
-	$(BIN)/sqlfluff lint models macros tests/dbt
+	$(BIN)/sqlfluff lint models tests/dbt
 
 pytest: setup $(RAW_DIR)/.complete
 	$(BIN)/pytest

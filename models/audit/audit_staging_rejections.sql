@@ -8,7 +8,7 @@ with
     select
         '{{ source_name }}' as source_table,
         coalesce(rejection_reason, 'kept') as outcome,
-        count(*) as row_count
+        count(*) as raw_rows
     from {{ ref('base_news__' ~ source_name) }}
     group by 1, 2
 
@@ -29,9 +29,9 @@ final as (
     select
         source_table,
         outcome,
-        row_count,
+        raw_rows,
         outcome != 'kept' as is_rejected,
-        cast(row_count as double) / sum(row_count) over (partition by source_table) as share_of_source
+        cast(raw_rows as double) / sum(raw_rows) over (partition by source_table) as share_of_source
     from unioned
 
 )

@@ -12,7 +12,8 @@
 -#}
 {%- set grain_seconds = 300 -%}
 {%- set windows = {'1h': 3600, '24h': 86400, '7d': 604800} -%}
-{%- set user_history = 'partition by user_id order by bucket rows between unbounded preceding and current row' -%}
+{%- set user_history = 'partition by user_id order by bucket_number'
+    ~ ' rows between unbounded preceding and current row' -%}
 
 {{ config(
     unique_key=['user_id', 'effective_at'],
@@ -53,15 +54,16 @@ clicks as (
     from {{ ref('stg_news__reactions') }} as reactions
     inner join impressions
         on reactions.impression_id = impressions.impression_id
-    where reactions.reaction_kind = 'click'
+    where
+        reactions.reaction_kind = 'click'
         and reactions.reacted_at >= impressions.shown_at
         {% if bounds.read_from is not none -%}
         and reactions.reacted_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-        {%- endif %}
+        {% endif %}
 
 ),
 
-{#- Bucket n covers [n * grain, (n + 1) * grain); its events become visible at its close, bucket n + 1. #}
+{# Bucket n covers [n * grain, (n + 1) * grain); its events become visible at its close, bucket n + 1. #}
 impression_buckets as (
 
     select
@@ -91,13 +93,17 @@ click_buckets as (
 
 ),
 
-{#- Offset 0 is where an event enters every window; offset n is where it leaves the window of n buckets. #}
+{# Offset 0 is where an event enters every window; offset n is where it leaves the window of n buckets. #}
 window_offsets as (
 
     select offset_buckets
     from (
-        values (0){% for seconds in windows.values() %}, ({{ seconds // grain_seconds }}){% endfor %}
-    ) as offsets (offset_buckets)
+        values
+        (0)
+        {%- for seconds in windows.values() %},
+        ({{ seconds // grain_seconds }})
+        {%- endfor %}
+    ) as offset_values (offset_buckets)
 
 ),
 
@@ -105,7 +111,7 @@ deltas as (
 
     select
         impression_buckets.user_id,
-        impression_buckets.close_bucket + window_offsets.offset_buckets as bucket,
+        impression_buckets.close_bucket + window_offsets.offset_buckets as bucket_number,
         {% for name, seconds in windows.items() -%}
         case
             when window_offsets.offset_buckets = 0 then impression_buckets.impressions
@@ -121,13 +127,13 @@ deltas as (
 
     union all
 
-    {#- A click counts in a window from its own bucket until its impression's bucket leaves the window. #}
+    {#- A click counts in a window from its own bucket_number until its impression's bucket_number leaves the window. #}
     select
         click_buckets.user_id,
         case
             when window_offsets.offset_buckets = 0 then click_buckets.close_bucket
             else click_buckets.shown_close_bucket + window_offsets.offset_buckets
-        end as bucket,
+        end as bucket_number,
         {% for name, seconds in windows.items() -%}
         {%- set width = seconds // grain_seconds -%}
         0 as impressions_{{ name }}_delta,
@@ -154,7 +160,7 @@ changes as (
 
     select
         user_id,
-        bucket,
+        bucket_number,
         {% for name in windows -%}
         sum(impressions_{{ name }}_delta) as impressions_{{ name }}_delta,
         sum(clicks_{{ name }}_delta) as clicks_{{ name }}_delta,
@@ -170,7 +176,7 @@ running_totals as (
 
     select
         user_id,
-        bucket,
+        bucket_number,
         {% for name in windows -%}
         sum(impressions_{{ name }}_delta) over ({{ user_history }}) as impressions_{{ name }},
         sum(clicks_{{ name }}_delta) over ({{ user_history }}) as clicks_{{ name }},
@@ -186,7 +192,7 @@ final as (
     select
         user_id,
         {{ featurestore.cast_timestamp(
-            dbt.dateadd('second', 'bucket * ' ~ grain_seconds, "timestamp '1970-01-01 00:00:00'")
+            dbt.dateadd('second', 'bucket_number * ' ~ grain_seconds, "timestamp '1970-01-01 00:00:00'")
         ) }} as effective_at,
         {% for name in windows -%}
         cast(impressions_{{ name }} as bigint) as impressions_{{ name }},
@@ -201,7 +207,8 @@ final as (
         last_active_at
     from running_totals
     {% if bounds.recompute_from is not none -%}
-    where bucket >= {{ (bounds.recompute_from - modules.datetime.datetime(1970, 1, 1)).total_seconds() | int // grain_seconds }}
+    {%- set recompute_from_seconds = (bounds.recompute_from - modules.datetime.datetime(1970, 1, 1)).total_seconds() %}
+    where bucket_number >= {{ recompute_from_seconds | int // grain_seconds }}
     {%- endif %}
 
 )

@@ -26,7 +26,8 @@ console = Console()
 error_console = Console(stderr=True)
 
 ProjectDir = Annotated[
-    Path, typer.Option("--project-dir", help="The dbt project (where dbt_project.yml is).", show_default=False)
+    Path,
+    typer.Option("--project-dir", help="The dbt project (where dbt_project.yml is).", show_default=False),
 ]
 
 
@@ -36,7 +37,9 @@ def _settings(project_dir: Path | None) -> Settings:
 
 @app.command("demo-data")
 def demo_data(
-    out: Annotated[Path, typer.Option(help="Folder to write the raw Parquet tables into.")] = Path("data/raw"),
+    out: Annotated[Path, typer.Option(help="Folder to write the raw Parquet tables into.")] = Path(
+        "data/raw"
+    ),
     users: Annotated[int, typer.Option(help="Number of users.")] = 2000,
     days: Annotated[int, typer.Option(help="Days of events.")] = 14,
     start: Annotated[str, typer.Option(help="First day of events (UTC), YYYY-MM-DD.")] = "2026-10-01",
@@ -116,15 +119,25 @@ def show(
         try:
             at = dt.datetime.fromisoformat(as_of)
         except ValueError:
-            raise typer.BadParameter(f"{as_of!r} is not an ISO time like 2026-10-14T20:00", "--as-of") from None
+            raise typer.BadParameter(
+                f"{as_of!r} is not an ISO time like 2026-10-14T20:00", "--as-of"
+            ) from None
     rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at)
     title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
+    # Feature groups are wide: one line per column, one column per entity row, fits a terminal.
+    records = rows.to_pylist()
     table = Table(title=title)
+    table.add_column("column", style="bold", no_wrap=True)
+    for record in records:
+        label = "/".join(_format_cell(record[key]) for key in spec.entity)
+        table.add_column(label, justify="right")
     for name in rows.column_names:
-        table.add_column(name, overflow="fold")
-    for row in rows.to_pylist():
-        table.add_row(*(_format_cell(value) for value in row.values()))
+        if name in spec.entity:
+            continue
+        table.add_row(name, *(_format_cell(record[name]) for record in records))
     console.print(table)
+    if not records:
+        console.print("[yellow]no rows[/yellow]" + (" at or before that time" if at else ""))
 
 
 def _format_cell(value: object) -> str:
@@ -132,6 +145,8 @@ def _format_cell(value: object) -> str:
         return "∅"
     if isinstance(value, float):
         return f"{value:.3f}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
     return str(value)
 
 

@@ -133,14 +133,18 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
 
     event_time = contract.get("event_time")
     if event_time is None:
-        raise ContractError(model, "event_time", "missing; name the timestamp column, e.g. event_time: effective_at")
+        raise ContractError(
+            model, "event_time", "missing; name the timestamp column, e.g. event_time: effective_at"
+        )
     if not isinstance(event_time, str):
         raise ContractError(model, "event_time", f"must be a column name, got {event_time!r}")
     _require_column(model, "event_time", event_time, columns)
     event_time_type = str(columns[event_time].get("data_type") or "").lower()
     if event_time_type not in _TIMESTAMP_TYPES:
         raise ContractError(
-            model, "event_time", f"column '{event_time}' must have data_type: timestamp, got {event_time_type!r}"
+            model,
+            "event_time",
+            f"column '{event_time}' must have data_type: timestamp, got {event_time_type!r}",
         )
     if event_time in entity:
         raise ContractError(model, "event_time", f"column '{event_time}' is also an entity column")

@@ -22,7 +22,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, project_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-        """Resolve paths the way profiles.example.yml does (FEATURESTORE_DUCKDB_PATH, relative to the project)."""
+        """Resolve paths as profiles.example.yml does: FEATURESTORE_DUCKDB_PATH, relative to the project."""
         env = os.environ if env is None else env
         root = (project_dir or Path.cwd()).resolve()
         duckdb_path = Path(env.get("FEATURESTORE_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))

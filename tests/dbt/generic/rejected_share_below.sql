@@ -8,8 +8,8 @@ rejected as (
 
     select
         source_table,
-        sum(case when is_rejected then row_count else 0 end) as rejected_rows,
-        sum(row_count) as total_rows
+        sum(case when is_rejected then raw_rows else 0 end) as rejected_rows,
+        sum(raw_rows) as total_rows
     from {{ model }}
     group by source_table
 
