@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from featurestore.contract import parse_feature_group, parse_ttl
 from featurestore.errors import ContractError, ContractErrors, UnknownFeatureGroupError
 from featurestore.manifest import FeatureGroupCatalog, feature_groups_from_manifest

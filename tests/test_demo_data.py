@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from featurestore.demo_data import (
     ARTICLES_SCHEMA,
     CATEGORIES,

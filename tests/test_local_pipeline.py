@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from featurestore.demo_data import DemoDataConfig, generate_demo_data
+import yaml
+
+from featurestore.demo_data import TABLES, DemoDataConfig, generate_demo_data
 from featurestore.manifest import FeatureGroupCatalog
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -198,3 +202,29 @@ def test_a_broken_contract_fails_validate_with_the_model_and_field_named(tmp_pat
     assert "model 'user_engagement': feature_group.ttl: '7 days' is not a duration" in " ".join(
         result.stderr.split()
     )
+
+
+def test_the_generated_parquet_matches_the_declared_raw_column_types(tmp_path: Path) -> None:
+    # The sources file is the raw-data contract (Glue types on Athena); the generator must honour it.
+    glue_to_arrow = {
+        "bigint": pa.int64(),
+        "int": pa.int32(),
+        "string": pa.string(),
+        "double": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamp": pa.timestamp("us"),
+    }
+    sources = yaml.safe_load((PROJECT_DIR / "models/staging/_news__sources.yml").read_text())
+    (news,) = sources["sources"]
+    declared = {
+        table["name"]: {
+            c["name"]: glue_to_arrow[c["data_type"]] for c in table["columns"] if c["name"] != "dt"
+        }
+        for table in news["tables"]
+    }
+    generate_demo_data(DemoDataConfig(users=20, days=1, seed=3), tmp_path)
+    assert sorted(declared) == sorted(TABLES)
+    for table, columns in declared.items():
+        (first_file, *_) = sorted((tmp_path / table).rglob("*.parquet"))
+        schema = pq.read_schema(first_file)
+        assert {field.name: field.type for field in schema} == columns, table
