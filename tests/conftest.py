@@ -43,9 +43,8 @@ DEFAULT_RAW_SCHEMA = "news_raw"
 # Raw event tables are laid out by ingestion date, like the ingestion pipeline writes them.
 PARTITION_COLUMN = "dt"
 PARTITIONED_SOURCES = frozenset({"impressions", "reactions"})
-# The sources file lists column names only (DuckDB reads types from the Parquet files); Glue needs types.
-# These are the ingestion contract's types. A column missing here fails loudly rather than defaulting to
-# string, so that a new source column cannot silently get a wrong type in the fake catalog.
+# Glue types come from the sources file's `data_type`s (the ingestion contract); a column without one
+# fails loudly rather than defaulting to string in the fake catalog.
 PARQUET_STORAGE: Mapping[str, Any] = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -16,85 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from local_project import PROJECT_DIR, LocalProject, make_local_project
 
 from featurestore.demo_data import TABLES, DemoDataConfig, generate_demo_data
 from featurestore.manifest import FeatureGroupCatalog
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-BIN_DIR = Path(sys.executable).parent
-
-
-@dataclass(frozen=True)
-class LocalProject:
-    root: Path
-    env: dict[str, str]
-    target_path: Path
-    duckdb_path: Path
-
-    def dbt(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                str(BIN_DIR / "dbt"),
-                *args,
-                "--target",
-                "local",
-                "--target-path",
-                str(self.target_path),
-                "--log-path",
-                str(self.target_path / "logs"),
-            ],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    def featurestore(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN_DIR / "featurestore"), *args, "--project-dir", str(self.root)],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    def manifest_path(self) -> Path:
-        return self.target_path / "manifest.json"
-
-
-def _copy_project(destination: Path) -> Path:
-    # A copy, so tests that break a contract or write artifacts never touch the developer's checkout.
-    for name in ("dbt_project.yml", "profiles.example.yml"):
-        shutil.copy(PROJECT_DIR / name, destination / name)
-    for folder in ("models", "macros", "seeds", "tests/dbt"):
-        shutil.copytree(PROJECT_DIR / folder, destination / folder)
-    return destination
-
-
-def _make_project(root: Path) -> LocalProject:
-    _copy_project(root)
-    profiles_dir = root / ".dbt"
-    profiles_dir.mkdir()
-    shutil.copy(root / "profiles.example.yml", profiles_dir / "profiles.yml")
-    target_path = root / "target"
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(profiles_dir),
-        "FEATURESTORE_RAW_PATH": str(root / "raw"),
-        "FEATURESTORE_DUCKDB_PATH": str(target_path / "featurestore.duckdb"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        # rich wraps tables to the terminal; a wide one keeps names whole for the assertions.
-        "COLUMNS": "200",
-    }
-    env.pop("FEATURESTORE_TARGET", None)
-    return LocalProject(root, env, target_path, target_path / "featurestore.duckdb")
-
 
 @pytest.fixture(scope="module")
 def built_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
-    project = _make_project(tmp_path_factory.mktemp("local_project"))
+    project = make_local_project(tmp_path_factory.mktemp("local_project"))
     generate_demo_data(DemoDataConfig(users=300, days=3, seed=7), project.root / "raw")
     result = project.dbt("build")
     assert result.returncode == 0, result.stdout[-4000:]
@@ -110,17 +35,19 @@ def test_dbt_build_passes_every_model_test_and_unit_test(built_project: LocalPro
     assert statuses["model.featurestore.user_engagement"] == "success"
 
 
-def test_the_built_feature_group_has_exactly_the_contract_columns(built_project: LocalProject) -> None:
-    group = FeatureGroupCatalog.from_manifest_path(built_project.manifest_path()).get("user_engagement")
+def test_every_built_feature_group_has_exactly_its_contract_columns(built_project: LocalProject) -> None:
+    catalog = FeatureGroupCatalog.from_manifest_path(built_project.manifest_path())
+    assert set(catalog.names()) == {"user_engagement", "article_popularity", "user_category_affinity"}
     with duckdb.connect(str(built_project.duckdb_path), read_only=True) as connection:
-        described = connection.sql(f"describe {group.relation_name}").fetchall()
-        ((row_count,),) = connection.sql(f"select count(*) from {group.relation_name}").fetchall()
-    actual = {name: data_type.lower() for name, data_type, *_ in described}
-    declared = {name: feature.data_type for name, feature in ((f.name, f) for f in group.features)}
-    assert list(actual) == [*group.entity, group.event_time, *declared]
-    assert actual[group.event_time] == "timestamp"
-    assert {name: actual[name] for name in declared} == declared
-    assert row_count > 1000
+        for group in catalog:
+            described = connection.sql(f"describe {group.relation_name}").fetchall()
+            ((row_count,),) = connection.sql(f"select count(*) from {group.relation_name}").fetchall()
+            actual = {name: data_type.lower() for name, data_type, *_ in described}
+            declared = {feature.name: feature.data_type for feature in group.features}
+            assert list(actual) == [*group.entity, group.event_time, *declared], group.name
+            assert actual[group.event_time] == "timestamp", group.name
+            assert {name: actual[name] for name in declared} == declared, group.name
+            assert row_count > 1000, group.name
 
 
 def test_staging_drops_dirty_rows_and_the_audit_counts_them(built_project: LocalProject) -> None:
@@ -139,19 +66,23 @@ def test_staging_drops_dirty_rows_and_the_audit_counts_them(built_project: Local
 
 
 def test_an_incremental_rerun_changes_nothing(built_project: LocalProject) -> None:
-    query = "select * from main_features.user_engagement order by user_id, effective_at"
+    catalog = FeatureGroupCatalog.from_manifest_path(built_project.manifest_path())
+    queries = {
+        group.name: f"select * from {group.relation_name} order by {', '.join([*group.entity, group.event_time])}"
+        for group in catalog
+    }
     with duckdb.connect(str(built_project.duckdb_path), read_only=True) as connection:
-        before = connection.sql(query).fetchall()
-    result = built_project.dbt("run", "--select", "user_engagement")
+        before = {name: connection.sql(query).fetchall() for name, query in queries.items()}
+    result = built_project.dbt("run", "--select", "path:models/feature_groups")
     assert result.returncode == 0, result.stdout[-4000:]
-    compiled = (
-        built_project.target_path / "run/featurestore/models/feature_groups/user_engagement.sql"
-    ).read_text()
-    # The merge touches only the recomputed range, bounded by a literal (partition pruning on Athena).
-    assert "DBT_INTERNAL_DEST.effective_at >= timestamp '" in compiled
+    for name in queries:
+        compiled = (built_project.target_path / f"run/featurestore/models/feature_groups/{name}.sql").read_text()
+        # The merge touches only the recomputed range, bounded by a literal (partition pruning on Athena).
+        assert "DBT_INTERNAL_DEST.effective_at >= timestamp '" in compiled, name
     with duckdb.connect(str(built_project.duckdb_path), read_only=True) as connection:
-        after = connection.sql(query).fetchall()
-    assert after == before
+        after = {name: connection.sql(query).fetchall() for name, query in queries.items()}
+    for name in queries:
+        assert after[name] == before[name], name
 
 
 def test_the_cli_lists_validates_and_shows_the_group(built_project: LocalProject) -> None:
@@ -163,11 +94,9 @@ def test_the_cli_lists_validates_and_shows_the_group(built_project: LocalProject
 
     validated = built_project.featurestore("validate")
     assert validated.returncode == 0, validated.stderr
-    assert "1 feature-group contract(s) valid" in validated.stdout
+    assert "3 feature-group contract(s) valid" in validated.stdout
 
-    shown = built_project.featurestore(
-        "show", "user_engagement", "--as-of", "2026-10-02T20:00", "--limit", "3"
-    )
+    shown = built_project.featurestore("show", "user_engagement", "--as-of", "2026-10-02T20:00", "--limit", "3")
     assert shown.returncode == 0, shown.stderr
     assert "as of 2026-10-02 20:00:00" in shown.stdout
     with duckdb.connect(str(built_project.duckdb_path), read_only=True) as connection:
@@ -178,13 +107,9 @@ def test_the_cli_lists_validates_and_shows_the_group(built_project: LocalProject
             "order by effective_at desc, user_id limit 3"
         ).fetchall()
     header = next(line for line in shown.stdout.splitlines() if line.startswith("┃"))
-    assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["column"] + [
-        str(u) for u, _ in expected
-    ]
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["column"] + [str(u) for u, _ in expected]
     event_time_line = next(line for line in shown.stdout.splitlines() if line.startswith("│ effective_at "))
-    assert [cell.strip() for cell in event_time_line.strip("│").split("│")][1:] == [
-        str(t) for _, t in expected
-    ]
+    assert [cell.strip() for cell in event_time_line.strip("│").split("│")][1:] == [str(t) for _, t in expected]
 
     unknown = built_project.featurestore("show", "user_engagment")
     assert unknown.returncode == 1
@@ -192,16 +117,14 @@ def test_the_cli_lists_validates_and_shows_the_group(built_project: LocalProject
 
 
 def test_a_broken_contract_fails_validate_with_the_model_and_field_named(tmp_path: Path) -> None:
-    project = _make_project(tmp_path)
+    project = make_local_project(tmp_path)
     yml = project.root / "models/feature_groups/user_engagement.yml"
     yml.write_text(yml.read_text().replace("ttl: 7d", "ttl: 7 days"))
     parsed = project.dbt("parse")
     assert parsed.returncode == 0, parsed.stdout[-4000:]
     result = project.featurestore("validate")
     assert result.returncode == 1
-    assert "model 'user_engagement': feature_group.ttl: '7 days' is not a duration" in " ".join(
-        result.stderr.split()
-    )
+    assert "model 'user_engagement': feature_group.ttl: '7 days' is not a duration" in " ".join(result.stderr.split())
 
 
 def test_the_generated_parquet_matches_the_declared_raw_column_types(tmp_path: Path) -> None:
@@ -217,9 +140,7 @@ def test_the_generated_parquet_matches_the_declared_raw_column_types(tmp_path: P
     sources = yaml.safe_load((PROJECT_DIR / "models/staging/_news__sources.yml").read_text())
     (news,) = sources["sources"]
     declared = {
-        table["name"]: {
-            c["name"]: glue_to_arrow[c["data_type"]] for c in table["columns"] if c["name"] != "dt"
-        }
+        table["name"]: {c["name"]: glue_to_arrow[c["data_type"]] for c in table["columns"] if c["name"] != "dt"}
         for table in news["tables"]
     }
     generate_demo_data(DemoDataConfig(users=20, days=1, seed=3), tmp_path)

@@ -37,9 +37,7 @@ def _settings(project_dir: Path | None) -> Settings:
 
 @app.command("demo-data")
 def demo_data(
-    out: Annotated[Path, typer.Option(help="Folder to write the raw Parquet tables into.")] = Path(
-        "data/raw"
-    ),
+    out: Annotated[Path, typer.Option(help="Folder to write the raw Parquet tables into.")] = Path("data/raw"),
     users: Annotated[int, typer.Option(help="Number of users.")] = 2000,
     days: Annotated[int, typer.Option(help="Days of events.")] = 14,
     start: Annotated[str, typer.Option(help="First day of events (UTC), YYYY-MM-DD.")] = "2026-10-01",
@@ -119,9 +117,7 @@ def show(
         try:
             at = dt.datetime.fromisoformat(as_of)
         except ValueError:
-            raise typer.BadParameter(
-                f"{as_of!r} is not an ISO time like 2026-10-14T20:00", "--as-of"
-            ) from None
+            raise typer.BadParameter(f"{as_of!r} is not an ISO time like 2026-10-14T20:00", "--as-of") from None
     rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at)
     title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
     # Feature groups are wide: one line per column, one column per entity row, fits a terminal.

@@ -74,8 +74,7 @@ def parse_ttl(text: object, *, model: str = "?") -> timedelta:
         raise ContractError(
             model,
             "ttl",
-            f"{text!r} is not a duration; write a positive whole number and a unit "
-            "(s, m, h, d or w), e.g. ttl: 7d",
+            f"{text!r} is not a duration; write a positive whole number and a unit (s, m, h, d or w), e.g. ttl: 7d",
         )
     unit = _TTL_UNITS[match["unit"]]
     return timedelta(**{unit: int(match["amount"])})
@@ -117,9 +116,7 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
 
     unknown = sorted(set(contract) - _ALLOWED_KEYS)
     if unknown:
-        raise ContractError(
-            model, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(_ALLOWED_KEYS))}"
-        )
+        raise ContractError(model, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(_ALLOWED_KEYS))}")
 
     columns: Mapping[str, Any] = node.get("columns") or {}
 
@@ -133,9 +130,7 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
 
     event_time = contract.get("event_time")
     if event_time is None:
-        raise ContractError(
-            model, "event_time", "missing; name the timestamp column, e.g. event_time: effective_at"
-        )
+        raise ContractError(model, "event_time", "missing; name the timestamp column, e.g. event_time: effective_at")
     if not isinstance(event_time, str):
         raise ContractError(model, "event_time", f"must be a column name, got {event_time!r}")
     _require_column(model, "event_time", event_time, columns)

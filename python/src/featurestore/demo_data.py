@@ -303,9 +303,7 @@ def _rng(config: DemoDataConfig, stream: int, day: int = 0) -> np.random.Generat
     return np.random.default_rng(np.random.SeedSequence([config.seed, stream, day]))
 
 
-def _times_in_days(
-    rng: np.random.Generator, day_starts_us: np.ndarray, hour_weights: np.ndarray
-) -> np.ndarray:
+def _times_in_days(rng: np.random.Generator, day_starts_us: np.ndarray, hour_weights: np.ndarray) -> np.ndarray:
     hours = rng.choice(24, size=day_starts_us.size, p=hour_weights)
     return day_starts_us + hours * _HOUR + rng.integers(0, _HOUR, size=day_starts_us.size)
 
@@ -574,9 +572,7 @@ def _pick_articles(
     return picked
 
 
-def _sample_prefix(
-    rng: np.random.Generator, published: np.ndarray, weight: np.ndarray, at: np.ndarray
-) -> np.ndarray:
+def _sample_prefix(rng: np.random.Generator, published: np.ndarray, weight: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Per time in `at`: an index into sorted `published`, drawn by weight among those <= t (-1: none)."""
     if at.size == 0:
         return np.empty(0, dtype=np.int64)
@@ -638,9 +634,7 @@ def _ingest(table: pa.Table, config: DemoDataConfig, day: int, stream: int) -> p
         pa.array(article, mask=null_article, type=pa.int64()),
     )
     table = table.set_column(table.schema.get_field_index(event_col), event_col, pa.array(reported, type=_TS))
-    table = table.set_column(
-        table.schema.get_field_index("ingested_at"), "ingested_at", pa.array(ingested, type=_TS)
-    )
+    table = table.set_column(table.schema.get_field_index("ingested_at"), "ingested_at", pa.array(ingested, type=_TS))
 
     # Exact duplicates (at-least-once delivery): same row, same ingested_at, hence the same folder.
     duplicated = np.sort(rng.choice(n, size=rng.binomial(n, config.duplicate_fraction), replace=False))

@@ -14,9 +14,7 @@ from featurestore.errors import ContractError, ContractErrors, ManifestError, Un
 def load_manifest(path: Path) -> dict[str, Any]:
     """Load a dbt manifest, with an error that says how to produce one."""
     if not path.is_file():
-        raise ManifestError(
-            f"no dbt manifest at {path}; run `dbt parse` (or `make demo`) in the dbt project first"
-        )
+        raise ManifestError(f"no dbt manifest at {path}; run `dbt parse` (or `make demo`) in the dbt project first")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:

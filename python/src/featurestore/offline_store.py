@@ -21,8 +21,7 @@ class DuckDBOfflineStore:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if not self.path.is_file():
             raise OfflineStoreError(
-                f"no DuckDB offline store at {self.path}; "
-                "run `dbt build --target local` (or `make demo`) first"
+                f"no DuckDB offline store at {self.path}; run `dbt build --target local` (or `make demo`) first"
             )
         return duckdb.connect(str(self.path), read_only=True)
 
@@ -48,9 +47,7 @@ class DuckDBOfflineStore:
             utc = as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
             literal = utc.isoformat(sep=" ")
             where = f"where {group.event_time} <= timestamp '{literal}'"
-            qualify = (
-                f"qualify row_number() over (partition by {entity} order by {group.event_time} desc) = 1"
-            )
+            qualify = f"qualify row_number() over (partition by {entity} order by {group.event_time} desc) = 1"
         return self._query(
             group,
             f"select {columns} from {group.relation_name} {where} {qualify} "
