@@ -4,7 +4,7 @@
     {%- if value is string -%}
         {%- set text = value -%}
     {%- else -%}
-        {%- set text = value.strftime('%Y-%m-%d %H:%M:%S') -%}
+        {%- set text = value.strftime('%Y-%m-%d %H:%M:%S.%f' if value.microsecond else '%Y-%m-%d %H:%M:%S') -%}
     {%- endif -%}
     timestamp '{{ text }}'
 {%- endmacro %}

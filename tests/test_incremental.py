@@ -3,14 +3,25 @@ full refresh, and rerunning a batch changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from local_project import LocalProject, make_local_project
 
-from featurestore.demo_data import DemoDataConfig, generate_demo_data
+from featurestore.demo_data import (
+    ARTICLES_SCHEMA,
+    IMPRESSIONS_SCHEMA,
+    REACTIONS_SCHEMA,
+    USERS_SCHEMA,
+    DemoDataConfig,
+    generate_demo_data,
+)
 from featurestore.manifest import FeatureGroupCatalog
 
 FEATURE_GROUPS = "path:models/feature_groups"
@@ -20,8 +31,10 @@ def _snapshot(project: LocalProject) -> dict[str, list[tuple[object, ...]]]:
     catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
     with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
         return {
+            # computed_at is bookkeeping (when a row was last rewritten), not part of the features.
             group.name: connection.sql(
-                f"select * from {group.relation_name} order by {', '.join([*group.entity, group.event_time])}"
+                f"select * exclude (computed_at) from {group.relation_name} "
+                f"order by {', '.join([*group.entity, group.event_time])}"
             ).fetchall()
             for group in catalog
         }
@@ -64,3 +77,92 @@ def test_rerunning_the_last_batch_changes_nothing(replayed: tuple[LocalProject, 
     result = project.dbt("run", "--select", FEATURE_GROUPS)
     assert result.returncode == 0, result.stdout[-4000:]
     assert _snapshot(project) == before
+
+
+def _at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def _write_batch(raw: Path, day: str, impressions: list[tuple], reactions: list[tuple]) -> None:
+    # Ingested a minute after the event: prompt, never later than the lookback.
+    if impressions:
+        rows = [(i, u, a, _at(s), 1, "home_feed", _at(s) + dt.timedelta(minutes=1)) for i, u, a, s in impressions]
+        table = pa.Table.from_pylist([dict(zip(IMPRESSIONS_SCHEMA.names, r, strict=True)) for r in rows])
+        (raw / "impressions" / f"dt={day}").mkdir(parents=True)
+        pq.write_table(table.cast(IMPRESSIONS_SCHEMA), raw / "impressions" / f"dt={day}" / "part-0.parquet")
+    if reactions:
+        rows = [
+            (r, i, u, a, _at(s), kind, dwell, _at(s) + dt.timedelta(minutes=1))
+            for r, i, u, a, s, kind, dwell in reactions
+        ]
+        table = pa.Table.from_pylist([dict(zip(REACTIONS_SCHEMA.names, r, strict=True)) for r in rows])
+        (raw / "reactions" / f"dt={day}").mkdir(parents=True)
+        pq.write_table(table.cast(REACTIONS_SCHEMA), raw / "reactions" / f"dt={day}" / "part-0.parquet")
+
+
+def test_clicks_on_impressions_older_than_the_read_window_are_handled_as_in_a_full_build(tmp_path: Path) -> None:
+    """A later micro-batch recomputes rows whose events it does not all read: the impression of a click can
+    lie before its read window, and a click can be a second click on an impression clicked earlier."""
+    project = make_local_project(tmp_path)
+    raw = project.root / "raw"
+    articles = pa.Table.from_pylist(
+        [
+            {
+                "id": 1,
+                "published_at": _at("2026-09-30 00:00"),
+                "category": "sports",
+                "publisher": "p",
+                "length_words": 500,
+                "is_premium": False,
+                "ingested_at": _at("2026-09-30 00:00"),
+            },
+        ]
+    ).cast(ARTICLES_SCHEMA)
+    users = pa.Table.from_pylist(
+        [
+            {"id": u, "signed_up_at": _at("2026-01-01"), "plan": "free", "ingested_at": _at("2026-01-01")}
+            for u in (1, 2, 3)
+        ]
+    ).cast(USERS_SCHEMA)
+    for name, table in (("articles", articles), ("users", users)):
+        (raw / name).mkdir(parents=True)
+        pq.write_table(table, raw / name / f"{name}.parquet")
+
+    batches = [
+        # User 1 sees A, later E, clicks A twice (only the first click counts) after E, and clicks A
+        # again 8 days later (too late to count at all).
+        (
+            "2026-10-01",
+            [("A", 1, 1, "2026-10-01 10:00:00"), ("E", 1, 1, "2026-10-01 17:00:00")],
+            [
+                ("r1", "A", 1, 1, "2026-10-01 17:30:00", "click", 20.0),
+                ("r2", "A", 1, 1, "2026-10-01 17:31:00", "click", 50.0),
+            ],
+        ),
+        # User 2 moves the watermark a week ahead: the next run's read window starts after A was shown,
+        # yet it recomputes user 1's row where E leaves the 7-day window (whose last activity is the click).
+        ("2026-10-08", [("B", 2, 1, "2026-10-08 23:00:00")], []),
+        ("2026-10-09", [("C", 3, 1, "2026-10-09 01:00:00")], [("r3", "A", 1, 1, "2026-10-09 12:00:00", "click", 5.0)]),
+    ]
+    for day, impressions, reactions in batches:
+        _write_batch(raw, day, impressions, reactions)
+        result = project.dbt("run", "--select", f"+{FEATURE_GROUPS}")
+        assert result.returncode == 0, result.stdout[-4000:]
+    incremental = _snapshot(project)
+
+    result = project.dbt("run", "--select", FEATURE_GROUPS, "--full-refresh")
+    assert result.returncode == 0, result.stdout[-4000:]
+    full = _snapshot(project)
+    for name, rows in full.items():
+        assert incremental[name] == rows, name
+
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
+        user_1 = connection.sql(
+            "select effective_at, clicks_7d, avg_dwell_seconds_7d, last_active_at "
+            "from main_features.user_engagement where user_id = 1 order by effective_at"
+        ).fetchall()
+    # One counted click (the first, with its dwell); the 8-day-late click changes nothing, not even activity.
+    assert {row[1] for row in user_1} == {0, 1}
+    assert {row[2] for row in user_1 if row[1] == 1} == {20.0}
+    assert max(row[3] for row in user_1) == _at("2026-10-01 17:30:00")
+    assert _at("2026-10-08 17:05:00") in {row[0] for row in user_1}

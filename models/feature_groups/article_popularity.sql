@@ -3,7 +3,8 @@
 
     Each row holds the values of one article from `effective_at` until that article's next row; rows are
     emitted at the close of every 5-minute bucket in which a value changes, including when impressions
-    leave a window. A click counts while its impression is in the window, so CTR stays in [0, 1].
+    leave a window. Clicks are clicked impressions (the first click on each, within 24 hours of the
+    impression); a click counts while its impression is in the window, so CTR stays in [0, 1].
     Article age at a time t is t - published_at (published_at is a static attribute carried on each row).
 -#}
 {%- set grain_seconds = 300 -%}
@@ -28,31 +29,21 @@ with
 impressions as (
 
     select
-        impression_id,
         article_id,
         shown_at
     from {{ ref('stg_news__impressions') }}
-    {% if bounds.read_from is not none -%}
-    where shown_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-    {%- endif %}
+    where {{ featurestore.in_time_range('shown_at', bounds.read_from, bounds.recompute_until) }}
 
 ),
 
 clicks as (
 
-    select
-        impressions.article_id,
-        impressions.shown_at,
-        reactions.reacted_at
-    from {{ ref('stg_news__reactions') }} as reactions
-    inner join impressions
-        on reactions.impression_id = impressions.impression_id
-    where
-        reactions.reaction_kind = 'click'
-        and reactions.reacted_at >= impressions.shown_at
-        {% if bounds.read_from is not none -%}
-        and reactions.reacted_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-        {% endif %}
+    {{ featurestore.first_clicks(
+        impressions=ref('stg_news__impressions'),
+        reactions=ref('stg_news__reactions'),
+        bounds=bounds,
+        max_delay_seconds=windows.values() | max,
+    ) }}
 
 ),
 
@@ -70,7 +61,7 @@ events as (
 
     select
         article_id,
-        reacted_at as counted_at,
+        clicked_at as counted_at,
         shown_at as anchored_at,
         0 as impressions,
         1 as clicks
@@ -117,13 +108,14 @@ final as (
         cast(windowed.clicks_15m as double) * 4 - cast(windowed.clicks_1h as double) as click_acceleration_15m,
         articles.published_at,
         articles.category,
-        windowed.last_counted_at as last_engaged_at
+        windowed.last_counted_at as last_engaged_at,
+        {{ featurestore.computed_at() }} as computed_at
     from windowed
     left join articles
         on windowed.article_id = articles.article_id
-    {% if bounds.recompute_from is not none -%}
-    where windowed.bucket_number >= {{ featurestore.bucket_number_of(bounds.recompute_from, grain_seconds) }}
-    {%- endif %}
+    where {{ featurestore.in_bucket_range(
+        'windowed.bucket_number', bounds.recompute_from, bounds.recompute_until, grain_seconds
+    ) }}
 
 )
 

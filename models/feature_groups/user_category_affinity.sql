@@ -28,20 +28,6 @@
 
 with
 
-impressions as (
-
-    select
-        impression_id,
-        user_id,
-        article_id,
-        shown_at
-    from {{ ref('stg_news__impressions') }}
-    {% if bounds.read_from is not none -%}
-    where shown_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-    {%- endif %}
-
-),
-
 articles as (
 
     select
@@ -54,22 +40,21 @@ articles as (
 clicks as (
 
     select
-        impressions.user_id,
+        clicked_impressions.user_id,
         articles.category,
-        impressions.shown_at,
-        reactions.reacted_at
-    from {{ ref('stg_news__reactions') }} as reactions
-    inner join impressions
-        on reactions.impression_id = impressions.impression_id
+        clicked_impressions.shown_at,
+        clicked_impressions.clicked_at
+    from (
+        {{ featurestore.first_clicks(
+            impressions=ref('stg_news__impressions'),
+            reactions=ref('stg_news__reactions'),
+            bounds=bounds,
+            max_delay_seconds=windows.values() | max,
+        ) }}
+    ) as clicked_impressions
     inner join articles
-        on impressions.article_id = articles.article_id
-    where
-        reactions.reaction_kind = 'click'
-        and reactions.reacted_at >= impressions.shown_at
-        and articles.category is not null
-        {% if bounds.read_from is not none -%}
-        and reactions.reacted_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-        {% endif %}
+        on clicked_impressions.article_id = articles.article_id
+    where articles.category is not null
 
 ),
 
@@ -78,7 +63,7 @@ events as (
     select
         user_id,
         category,
-        reacted_at as counted_at,
+        clicked_at as counted_at,
         shown_at as anchored_at,
         1 as clicks
     from clicks
@@ -163,14 +148,15 @@ final as (
         case
             when user_clicks_30d > 0 then cast(clicks_30d as double) / user_clicks_30d
         end as click_share_30d,
-        last_clicked_at
+        last_clicked_at,
+        {{ featurestore.computed_at() }} as computed_at
     from carried
     where
         clicks_30d is not null
         and (clicks_30d > 0 or is_category_change)
-        {% if bounds.recompute_from is not none -%}
-        and bucket_number >= {{ featurestore.bucket_number_of(bounds.recompute_from, grain_seconds) }}
-        {% endif %}
+        and {{ featurestore.in_bucket_range(
+            'bucket_number', bounds.recompute_from, bounds.recompute_until, grain_seconds
+        ) }}
 
 )
 

@@ -5,7 +5,8 @@
     bucketed to a 5-minute grain; a row is emitted at the close of every bucket in which a value changes:
     when events arrive, and when they leave a window (so a user idle since day 1 has 0 clicks_7d on day 10).
     A value at `effective_at` only counts events that happened strictly before it: no future leak.
-    A click counts in a window while its impression is in that window, so CTR stays in [0, 1].
+    Clicks are clicked impressions (the first click on each, within 7 days of the impression); a click
+    counts in a window while its impression is in that window, so CTR stays in [0, 1].
 -#}
 {%- set grain_seconds = 300 -%}
 {%- set windows = {'1h': 3600, '24h': 86400, '7d': 604800} -%}
@@ -29,32 +30,21 @@ with
 impressions as (
 
     select
-        impression_id,
         user_id,
         shown_at
     from {{ ref('stg_news__impressions') }}
-    {% if bounds.read_from is not none -%}
-    where shown_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-    {%- endif %}
+    where {{ featurestore.in_time_range('shown_at', bounds.read_from, bounds.recompute_until) }}
 
 ),
 
 clicks as (
 
-    select
-        impressions.user_id,
-        impressions.shown_at,
-        reactions.reacted_at,
-        cast(round(coalesce(reactions.dwell_seconds, 0) * 1000) as bigint) as dwell_ms
-    from {{ ref('stg_news__reactions') }} as reactions
-    inner join impressions
-        on reactions.impression_id = impressions.impression_id
-    where
-        reactions.reaction_kind = 'click'
-        and reactions.reacted_at >= impressions.shown_at
-        {% if bounds.read_from is not none -%}
-        and reactions.reacted_at >= {{ featurestore.timestamp_literal(bounds.read_from) }}
-        {% endif %}
+    {{ featurestore.first_clicks(
+        impressions=ref('stg_news__impressions'),
+        reactions=ref('stg_news__reactions'),
+        bounds=bounds,
+        max_delay_seconds=windows.values() | max,
+    ) }}
 
 ),
 
@@ -73,7 +63,7 @@ events as (
 
     select
         user_id,
-        reacted_at as counted_at,
+        clicked_at as counted_at,
         shown_at as anchored_at,
         0 as impressions,
         1 as clicks,
@@ -109,11 +99,12 @@ final as (
             when clicks_{{ name }} > 0 then cast(dwell_ms_{{ name }} as double) / 1000 / clicks_{{ name }}
         end as avg_dwell_seconds_{{ name }},
         {% endfor -%}
-        last_counted_at as last_active_at
+        last_counted_at as last_active_at,
+        {{ featurestore.computed_at() }} as computed_at
     from windowed
-    {% if bounds.recompute_from is not none -%}
-    where bucket_number >= {{ featurestore.bucket_number_of(bounds.recompute_from, grain_seconds) }}
-    {%- endif %}
+    where {{ featurestore.in_bucket_range(
+        'bucket_number', bounds.recompute_from, bounds.recompute_until, grain_seconds
+    ) }}
 
 )
 

@@ -12,8 +12,9 @@ A model is a feature group when its `config.meta` holds a `feature_group` mappin
           owner: recsys-team
           tags: [user, engagement]   # optional
 
-Every declared column that is not an entity key or the event time is a feature, and needs a
-`data_type` and a `description`.
+Every declared column that is not an entity key, the event time or a bookkeeping column
+(`computed_at`: when the row was last recomputed) is a feature, and needs a `data_type` and a
+`description`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CONTRACT_KEY = "feature_group"
 _ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags"})
 _TTL_PATTERN = re.compile(r"^(?P<amount>[1-9][0-9]*)(?P<unit>[smhdw])$")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+BOOKKEEPING_COLUMNS = frozenset({"computed_at"})
 _TIMESTAMP_TYPES = ("timestamp", "timestamp(3)", "timestamp(6)", "datetime")
 
 
@@ -159,7 +161,7 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
 
     features = []
     for name, column in columns.items():
-        if name in entity or name == event_time:
+        if name in entity or name == event_time or name in BOOKKEEPING_COLUMNS:
             continue
         data_type = str(column.get("data_type") or "").strip()
         description = str(column.get("description") or "").strip()
