@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from featurestore.backfill import Chunk
 from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
@@ -112,12 +113,7 @@ def show(
     """Print rows of a feature group from the local offline store."""
     settings = _settings(project_dir)
     spec = FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
-    at = None
-    if as_of is not None:
-        try:
-            at = dt.datetime.fromisoformat(as_of)
-        except ValueError:
-            raise typer.BadParameter(f"{as_of!r} is not an ISO time like 2026-10-14T20:00", "--as-of") from None
+    at = _parse_time(as_of, "--as-of") if as_of is not None else None
     rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at)
     title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
     # Feature groups are wide: one line per column, one column per entity row, fits a terminal.
@@ -134,6 +130,54 @@ def show(
     console.print(table)
     if not records:
         console.print("[yellow]no rows[/yellow]" + (" at or before that time" if at else ""))
+
+
+@app.command()
+def backfill(
+    group: Annotated[str, typer.Argument(help="Feature group name.")],
+    start: Annotated[str, typer.Option(help="First day (or time) to recompute, UTC, ISO format.")],
+    end: Annotated[str, typer.Option(help="End of the range (exclusive), UTC, ISO format.")],
+    chunk_days: Annotated[int, typer.Option(help="Days per dbt run (Athena: at most 100 partitions each).")] = 30,
+    target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
+    restart: Annotated[bool, typer.Option(help="Ignore the progress of an earlier, interrupted run.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
+    from featurestore.backfill import BackfillState, dbt_chunk_runner, plan_backfill, run_backfill
+
+    settings = _settings(project_dir)
+    FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
+    plan = plan_backfill(group, _parse_time(start, "--start"), _parse_time(end, "--end"), chunk_days)
+    state_path = settings.project_dir / "target" / "backfills" / f"{group}.json"
+    state = BackfillState.load(state_path, plan, restart=restart)
+    chunks = plan.chunks()
+    with Progress(
+        TextColumn(f"backfilling {group}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks {task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=len(chunks))
+
+        def report(chunk: Chunk, status: str) -> None:
+            if status == "running":
+                progress.update(task, description=chunk.label())
+            else:
+                progress.advance(task)
+                if status == "skipped":
+                    progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
+
+        ran = run_backfill(plan, state, dbt_chunk_runner(settings.project_dir, target=target), on_chunk=report)
+    console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
+
+
+def _parse_time(text: str, option: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO date or time like 2026-10-01", param_hint=option) from None
 
 
 def _format_cell(value: object) -> str:
