@@ -57,6 +57,7 @@ demo: dbt-build
 	$(BIN)/featurestore list
 	$(BIN)/featurestore validate
 	$(BIN)/featurestore show user_engagement --as-of $(DEMO_AS_OF) --limit 5
+	$(BIN)/featurestore show article_popularity --as-of $(DEMO_AS_OF) --limit 5
 
 lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests
