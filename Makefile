@@ -27,11 +27,12 @@ DEMO_AS_OF ?= 2026-10-14T20:00:00
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
-.PHONY: help setup demo test lint dbt-build pytest clean
+.PHONY: help setup demo test lint dbt-build pytest bench clean
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
 	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
+	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
 	@echo "make clean  remove generated data, dbt artifacts and the virtualenv"
 
 $(STAMP): python/pyproject.toml requirements/constraints.txt
@@ -60,14 +61,21 @@ demo: dbt-build
 	$(BIN)/featurestore show article_popularity --as-of $(DEMO_AS_OF) --limit 5
 
 lint: setup
-	$(BIN)/ruff check --config python/pyproject.toml python tests
-	$(BIN)/ruff format --check --config python/pyproject.toml python tests
+	$(BIN)/ruff check --config python/pyproject.toml python tests benchmarks
+	$(BIN)/ruff format --check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/sqlfluff lint models tests/dbt
 
 pytest: setup $(RAW_DIR)/.complete
 	$(BIN)/pytest
 
 test: lint dbt-build pytest
+
+# Benchmarks (not part of `make test`): results go to $(BENCH_DIR)/results.md, for docs/benchmarks.md.
+BENCH_SIZES ?= 1M,10M,50M
+BENCH_DIR ?= /tmp/fs-bench
+bench: setup
+	$(BIN)/python benchmarks/bench_incremental.py --sizes $(BENCH_SIZES) --work-dir $(BENCH_DIR) \
+		--out $(BENCH_DIR)/results.md --with-backfill
 
 clean:
 	rm -rf target dbt_packages logs data .dbt $(VENV)

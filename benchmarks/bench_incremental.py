@@ -98,7 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep", action="store_true", help="keep each size's DuckDB file and dbt logs (generated data is always kept)"
     )
-    parser.add_argument("--days", type=int, default=30, help="days of history (users scale with the size)")
+    # A feature store's history grows by time passing, not by users appearing: by default the sizes are
+    # reached with a fixed population and longer histories, which is what "flat as history grows" means.
+    parser.add_argument("--users", type=int, default=3000, help="users (days of history scale with the size)")
+    parser.add_argument(
+        "--days", type=int, default=None, help="fix the days of history instead, and scale users with the size"
+    )
     parser.add_argument("--start", type=datetime.date.fromisoformat, default=datetime.date(2026, 10, 1))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batches", type=int, default=3, help="incremental micro-batches per size")
@@ -403,10 +408,22 @@ def users_for(events: int, days: int) -> int:
     return max(1, round(events / (days * EVENTS_PER_USER_DAY)))
 
 
+def days_for(events: int, users: int) -> int:
+    return max(1, round(events / (users * EVENTS_PER_USER_DAY)))
+
+
+def population(events: int, args: argparse.Namespace) -> tuple[int, int]:
+    """(users, days) for a history of about `events` events."""
+    if args.days is not None:
+        return users_for(events, args.days), args.days
+    return args.users, days_for(events, args.users)
+
+
 def bench_size(events: int, args: argparse.Namespace) -> SizeResult:
     label = size_label(events)
     log(f"== {label} events")
-    config = DemoDataConfig(users=users_for(events, args.days), days=args.days, start=args.start, seed=args.seed)
+    users, days = population(events, args)
+    config = DemoDataConfig(users=users, days=days, start=args.start, seed=args.seed)
     # Data is keyed by its config, not the size label, so a different --days does not reuse stale data.
     data_dir = args.work_dir / f"data-u{config.users}-d{config.days}-{config.start}-s{config.seed}"
     history = prepare_history(config, data_dir / "raw")
@@ -539,8 +556,14 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
     lines += [f"- date: {date}", ""]
 
     lines += [
-        f"History: {args.days} days of `featurestore demo-data` (seed {args.seed}, from {args.start}), users "
-        f"scaled to the size; events = raw impressions + reactions, dirty rows included.",
+        (
+            f"History: {args.days} days of `featurestore demo-data` (seed {args.seed}, from {args.start}), users "
+            "scaled to the size"
+            if args.days is not None
+            else f"History: {args.users:,} users of `featurestore demo-data` (seed {args.seed}, from {args.start}), "
+            "days of history scaled to the size"
+        )
+        + "; events = raw impressions + reactions, dirty rows included.",
         "",
         "### Full refresh",
         "",
@@ -694,8 +717,8 @@ def log(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("days", "batches", "batch_minutes", "startup_runs", "backfill_days"):
-        if getattr(args, name) < 1:
+    for name in ("users", "days", "batches", "batch_minutes", "startup_runs", "backfill_days"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
     args.work_dir = args.work_dir.resolve()
     args.work_dir.mkdir(parents=True, exist_ok=True)

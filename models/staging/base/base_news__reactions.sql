@@ -25,8 +25,11 @@ numbered as (
 
     select
         *,
+        {# A second delivery repeats the event time too: partitioning by it lets a time filter downstream
+           reach the raw scan (so a micro-batch does not re-read all history); the same id at another
+           time is not a duplicate, and the unique test on reaction_id in staging reports it. #}
         row_number() over (
-            partition by reaction_id order by ingested_at
+            partition by reaction_id, reacted_at order by ingested_at
         ) as delivery_number
     from typed
 
