@@ -45,9 +45,7 @@ GENERIC_TESTS_DIR = "tests/dbt/generic"
 # just a function), so it has to be looked for explicitly.
 DUCKDB_ONLY = {
     "epoch()": re.compile(r"\bepoch(?:_ms|_us|_ns)?\s*\(", re.IGNORECASE),
-    "read_parquet()/read_csv()/read_json()": re.compile(
-        r"\bread_(?:parquet|csv|json)\w*\s*\(", re.IGNORECASE
-    ),
+    "read_parquet()/read_csv()/read_json()": re.compile(r"\bread_(?:parquet|csv|json)\w*\s*\(", re.IGNORECASE),
     "ASOF join": re.compile(r"\basof\b", re.IGNORECASE),
     ":: cast": re.compile(r"::"),
     "strftime()/strptime()": re.compile(r"\bstr[fp]time\s*\(", re.IGNORECASE),
@@ -342,9 +340,7 @@ def _timestamp_casts(sql: str) -> Iterator[exp.Cast]:
             continue
         for cast in statement.find_all(exp.Cast):
             # `timestamp '...'` literals parse as casts too; their precision is the literal's, harmless.
-            if cast.to.is_type(*TIMESTAMP_TYPES) and not (
-                isinstance(cast.this, exp.Literal) and cast.this.is_string
-            ):
+            if cast.to.is_type(*TIMESTAMP_TYPES) and not (isinstance(cast.this, exp.Literal) and cast.this.is_string):
                 yield cast
 
 

@@ -122,9 +122,7 @@ def test_tags_are_optional_and_a_single_tag_may_be_a_string() -> None:
 def test_feature_columns_need_a_type_and_a_description() -> None:
     node = _node()
     node["columns"]["ctr_7d"]["data_type"] = None
-    with pytest.raises(
-        ContractError, match=r"feature_group\.columns\.ctr_7d: feature column has no data_type"
-    ):
+    with pytest.raises(ContractError, match=r"feature_group\.columns\.ctr_7d: feature column has no data_type"):
         parse_feature_group(node)
     node = _node()
     node["columns"]["clicks_7d"]["description"] = "  "

@@ -52,9 +52,7 @@ EXPECTED_SCHEMAS = {
             ("ingested_at", TS),
         ]
     ),
-    "users": pa.schema(
-        [("id", pa.int64()), ("signed_up_at", TS), ("plan", pa.string()), ("ingested_at", TS)]
-    ),
+    "users": pa.schema([("id", pa.int64()), ("signed_up_at", TS), ("plan", pa.string()), ("ingested_at", TS)]),
     "impressions": pa.schema(
         [
             ("impression_id", pa.string()),
@@ -247,9 +245,7 @@ def test_null_ids_in_catalog_are_extra_rows(con: duckdb.DuckDBPyConnection) -> N
 # Determinism and reruns
 
 
-def test_same_seed_is_identical_and_rerun_is_idempotent(
-    small: tuple[Path, DemoDataSummary], tmp_path: Path
-) -> None:
+def test_same_seed_is_identical_and_rerun_is_idempotent(small: tuple[Path, DemoDataSummary], tmp_path: Path) -> None:
     root, _ = small
     generate_demo_data(SMALL, tmp_path)
     first = {p.relative_to(tmp_path): p.read_bytes() for p in sorted(tmp_path.rglob("*.parquet"))}

@@ -5,7 +5,8 @@
     A row holds the values of one (user, category) from `effective_at` until that pair's next row. Because
     the share depends on the user's clicks in every category, a row is emitted for each of the user's
     categories with clicks in the window whenever the user's total changes (hourly grain), and once more
-    when a category's count drops to 0. Values only count clicks strictly before `effective_at`.
+    when a category's count drops to 0; from then on until its next click the pair's share is 0 and its
+    user total is null (not tracked). Values only count clicks strictly before `effective_at`.
 -#}
 {%- set grain_seconds = 3600 -%}
 {%- set windows = {'30d': 2592000} -%}
@@ -144,9 +145,10 @@ final as (
         category,
         {{ featurestore.bucket_start_at('bucket_number', grain_seconds) }} as effective_at,
         cast(clicks_30d as bigint) as clicks_30d,
-        cast(user_clicks_30d as bigint) as user_clicks_30d,
+        {# A pair at 0 gets no more rows until its next click, so the user's total would go stale on it. #}
+        cast(case when clicks_30d > 0 then user_clicks_30d end as bigint) as user_clicks_30d,
         case
-            when user_clicks_30d > 0 then cast(clicks_30d as double) / user_clicks_30d
+            when clicks_30d > 0 then cast(clicks_30d as double) / user_clicks_30d else 0.0
         end as click_share_30d,
         last_clicked_at,
         {{ featurestore.computed_at() }} as computed_at
