@@ -27,7 +27,7 @@ console = Console()
 error_console = Console(stderr=True)
 
 ProjectDir = Annotated[
-    Path,
+    Path | None,
     typer.Option("--project-dir", help="The dbt project (where dbt_project.yml is).", show_default=False),
 ]
 
@@ -77,8 +77,9 @@ def list_groups(project_dir: ProjectDir = None) -> None:
     """List the feature groups declared in the dbt project (reads target/manifest.json)."""
     catalog = FeatureGroupCatalog.from_manifest_path(_settings(project_dir).manifest_path)
     table = Table(title=f"{len(catalog)} feature group(s)")
-    for column in ("group", "entity", "event time", "online", "ttl", "owner", "features", "tags"):
-        table.add_column(column, justify="right" if column == "features" else "left")
+    # On a narrow terminal, fold long names onto more lines rather than cut them off.
+    for column in ("group", "entity", "event time", "online", "ttl", "features", "owner"):
+        table.add_column(column, justify="right" if column == "features" else "left", overflow="fold")
     for group in catalog:
         table.add_row(
             group.name,
@@ -86,9 +87,8 @@ def list_groups(project_dir: ProjectDir = None) -> None:
             group.event_time,
             "yes" if group.online else "no",
             group.ttl_text,
-            group.owner,
             str(len(group.features)),
-            ", ".join(group.tags),
+            group.owner,
         )
     console.print(table)
 
