@@ -43,9 +43,9 @@ DEMO_DATA = DemoDataConfig(users=200, days=3, seed=11)
 # 5-minute bucket of every event in a bucket's last second, which only a comparison of results can see.
 SABOTAGED_MACRO_FILE = "macros/epoch_seconds.sql"
 ATHENA_EPOCH_SECONDS = re.compile(
-    r"(\{%-?\s*macro\s+default__epoch_seconds\(expr\)\s*-?%\}\s*)to_unixtime\(\{\{ expr \}\}\)", re.DOTALL
+    r"(\{%-?\s*macro\s+default__epoch_seconds\(expr\)\s*-?%\}\s*)\(to_unixtime\(\{\{ expr \}\}\)\)", re.DOTALL
 )
-# Parenthesized: callers divide the macro's result, and `+ 1 / 300` would be a far bigger break.
+# Still parenthesized like the real branch: callers divide the macro's result.
 SABOTAGED_EPOCH_SECONDS = r"\1(to_unixtime({{ expr }}) + 1)"
 # The models whose bucket numbers come from epoch_seconds() over thousands of events: each must notice.
 MUST_NOTICE_SABOTAGE = frozenset({"user_engagement", "article_popularity"})
