@@ -27,12 +27,13 @@ DEMO_AS_OF ?= 2026-10-14T20:00:00
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
-.PHONY: help setup demo test lint dbt-build pytest bench clean
+.PHONY: help setup demo test lint dbt-build pytest bench athena-smoke clean
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
 	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
+	@echo "make athena-smoke  build the demo on a real AWS account (needs credentials; see docs/athena.md)"
 	@echo "make clean  remove generated data, dbt artifacts and the virtualenv"
 
 $(STAMP): python/pyproject.toml requirements/constraints.txt
@@ -76,6 +77,20 @@ BENCH_DIR ?= /tmp/fs-bench
 bench: setup
 	$(BIN)/python benchmarks/bench_incremental.py --sizes $(BENCH_SIZES) --work-dir $(BENCH_DIR) \
 		--out $(BENCH_DIR)/results.md --with-backfill
+
+# A smoke test on a real AWS account, never run by CI: loads the demo's raw data into S3 and Glue, builds
+# everything on Athena with all tests, runs one micro-batch, and prints the data each step scanned.
+athena-smoke: setup $(RAW_DIR)/.complete
+	@test -n "$${FEATURESTORE_S3_DATA_DIR:-}" && test -n "$${FEATURESTORE_S3_STAGING_DIR:-}" || { \
+		echo "athena-smoke: set FEATURESTORE_S3_DATA_DIR, FEATURESTORE_S3_STAGING_DIR and AWS credentials"; \
+		echo "(see 'Pointing it at a real AWS account' in README.md and docs/athena.md)"; exit 2; }
+	$(BIN)/dbt parse --target athena
+	$(BIN)/featurestore athena load-raw --data $(RAW_DIR) \
+		--s3-uri $(patsubst %/,%,$(FEATURESTORE_S3_DATA_DIR))/raw/
+	$(BIN)/dbt build --target athena
+	$(BIN)/featurestore athena bytes-scanned
+	$(BIN)/dbt run --target athena --select path:models/feature_groups
+	$(BIN)/featurestore athena bytes-scanned
 
 clean:
 	rm -rf target dbt_packages logs data .dbt $(VENV)

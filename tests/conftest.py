@@ -18,15 +18,14 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
-if TYPE_CHECKING:
-    from mypy_boto3_glue.type_defs import ColumnTypeDef
+from featurestore.athena import RawTable, glue_table_input
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PROFILES_EXAMPLE = PROJECT_DIR / "profiles.example.yml"
@@ -39,17 +38,6 @@ AWS_REGION = "us-east-1"
 ATHENA_RESULTS_BUCKET = "featurestore-athena-results"
 DATA_BUCKET = "featurestore-data"
 DEFAULT_RAW_SCHEMA = "news_raw"
-
-# Raw event tables are laid out by ingestion date, like the ingestion pipeline writes them.
-PARTITION_COLUMN = "dt"
-PARTITIONED_SOURCES = frozenset({"impressions", "reactions"})
-# Glue types come from the sources file's `data_type`s (the ingestion contract); a column without one
-# fails loudly rather than defaulting to string in the fake catalog.
-PARQUET_STORAGE: Mapping[str, Any] = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
-}
 
 # Variables that would let the developer's real environment leak into a test run: a real AWS profile or
 # session token, a profiles dir with a real Athena target, another raw schema or dbt target.
@@ -196,28 +184,6 @@ def raw_source_tables(sources_yml: Path = SOURCES_YML) -> dict[str, dict[str, st
     return tables
 
 
-def _glue_table_input(name: str, columns: Mapping[str, str]) -> dict[str, Any]:
-    partitioned = name in PARTITIONED_SOURCES
-    data_columns: list[ColumnTypeDef] = [
-        {"Name": column, "Type": glue_type}
-        for column, glue_type in columns.items()
-        if not (partitioned and column == PARTITION_COLUMN)
-    ]
-    table: dict[str, Any] = {
-        "Name": name,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-        "StorageDescriptor": {
-            "Columns": data_columns,
-            "Location": f"s3://{DATA_BUCKET}/raw/{name}/",
-            **PARQUET_STORAGE,
-        },
-    }
-    if partitioned:
-        table["PartitionKeys"] = [{"Name": PARTITION_COLUMN, "Type": "string"}]
-    return table
-
-
 @pytest.fixture(scope="session")
 def athena_env(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> AthenaEnv:
     """What dbt-athena looks up before it compiles: the staging/data buckets and the raw Glue tables."""
@@ -229,7 +195,8 @@ def athena_env(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
     glue = moto_server.client("glue")
     glue.create_database(DatabaseInput={"Name": raw_schema})
     for name, columns in raw_source_tables().items():
-        glue.create_table(DatabaseName=raw_schema, TableInput=_glue_table_input(name, columns))
+        table_input = glue_table_input(RawTable(name, columns), f"s3://{DATA_BUCKET}/raw/{name}/")
+        glue.create_table(DatabaseName=raw_schema, TableInput=table_input)
 
     # Our own copy of the example profile: tests never read (or write .user.yml into) ~/.dbt or .dbt/.
     profiles_dir = tmp_path_factory.mktemp("dbt-profiles")

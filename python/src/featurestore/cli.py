@@ -173,6 +173,54 @@ def backfill(
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
 
 
+athena_app = typer.Typer(help="Set-up and reports for a real AWS account (never run by the tests against AWS).")
+app.add_typer(athena_app, name="athena")
+
+
+@athena_app.command("load-raw")
+def athena_load_raw(
+    s3_uri: Annotated[str, typer.Option("--s3-uri", help="Where to put the raw tables, e.g. s3://bucket/raw/.")],
+    data: Annotated[Path, typer.Option(help="Raw Parquet folders (from `featurestore demo-data`).")] = Path("data/raw"),
+    database: Annotated[
+        str, typer.Option(envvar="FEATURESTORE_RAW_SCHEMA", help="Glue database for the raw tables.")
+    ] = "news_raw",
+    project_dir: ProjectDir = None,
+) -> None:
+    """Upload the raw tables to S3 and declare them in Glue, typed as the dbt sources say."""
+    import boto3
+
+    from featurestore.athena import load_raw_tables, raw_tables_from_manifest
+    from featurestore.manifest import load_manifest
+
+    tables = raw_tables_from_manifest(load_manifest(_settings(project_dir).manifest_path))
+    session = boto3.Session()
+    with console.status(f"uploading {data} to {s3_uri} and declaring {database} in Glue"):
+        summary = load_raw_tables(data, s3_uri, database, tables, s3=session.client("s3"), glue=session.client("glue"))
+    console.print(
+        f"[green]loaded[/green] {summary.tables} tables, {summary.files} files ({summary.bytes / 1e6:.1f} MB), "
+        f"{summary.partitions} partitions into {database}"
+    )
+
+
+@athena_app.command("bytes-scanned")
+def athena_bytes_scanned(
+    run_results: Annotated[Path, typer.Option(help="dbt's run results.")] = Path("target/run_results.json"),
+) -> None:
+    """Show the data each model scanned in the last dbt invocation on Athena (what Athena bills)."""
+    from featurestore.athena import bytes_scanned
+
+    rows = bytes_scanned(run_results)
+    table = Table(title=f"data scanned per node ({run_results})")
+    table.add_column("node", overflow="fold")
+    table.add_column("status")
+    table.add_column("scanned", justify="right")
+    for row in rows:
+        table.add_row(row.node, row.status, "?" if row.bytes is None else f"{row.bytes / 1e6:,.1f} MB")
+    console.print(table)
+    total = sum(row.bytes or 0 for row in rows)
+    console.print(f"total: {total / 1e6:,.1f} MB scanned")
+
+
 def _parse_time(text: str, option: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)
