@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class FeatureGroupCatalog:
     def from_manifest_path(cls, path: Path) -> FeatureGroupCatalog:
         return cls(feature_groups_from_manifest(load_manifest(path)))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FeatureGroup]:
         return iter(self._groups.values())
 
     def __len__(self) -> int:
@@ -66,6 +66,3 @@ class FeatureGroupCatalog:
             return self._groups[name]
         except KeyError:
             raise UnknownFeatureGroupError(name, self.names()) from None
-
-    def online(self) -> list[FeatureGroup]:
-        return [group for group in self._groups.values() if group.online]

@@ -53,7 +53,3 @@ class DuckDBOfflineStore:
             f"select {columns} from {group.relation_name} {where} {qualify} "
             f"order by {group.event_time} desc, {entity} limit {int(limit)}",
         )
-
-    def row_count(self, group: FeatureGroup) -> int:
-        table = self._query(group, f"select count(*) as row_count from {group.relation_name}")
-        return int(table.column("row_count")[0].as_py())
