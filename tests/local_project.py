@@ -55,6 +55,7 @@ class LocalProject:
 
 def copy_project(destination: Path) -> Path:
     # A copy, so tests that break a contract or write artifacts never touch the developer's checkout.
+    destination.mkdir(parents=True, exist_ok=True)
     for name in ("dbt_project.yml", "profiles.example.yml"):
         shutil.copy(PROJECT_DIR / name, destination / name)
     for folder in ("models", "macros", "seeds", "tests/dbt"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 import sqlglot
 import yaml
+from local_project import copy_project
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
@@ -37,7 +37,6 @@ def needs_athena_compile(test: TestFunction) -> TestFunction:
 
 ATHENA_COMPILE = ("compile", "--target", "athena")
 # What a copy of the project needs to compile (no data, no local build state).
-PROJECT_CONTENTS = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt")
 # dbt reads test-paths' `generic/` folders as test definitions (macros), which compile to nothing.
 GENERIC_TESTS_DIR = "tests/dbt/generic"
 
@@ -154,14 +153,7 @@ SABOTAGED_ATHENA_CAST = "\n    cast({{ expr }} as timestamp(6)\n"
 
 
 def _copy_project_with_sabotage(destination: Path) -> None:
-    for name in PROJECT_CONTENTS:
-        source = PROJECT_DIR / name
-        target = destination / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    copy_project(destination)
     macro = destination / SABOTAGED_MACRO_FILE
     text, replaced = ATHENA_CAST_TIMESTAMP.subn(rf"\1{SABOTAGED_ATHENA_CAST}\3", macro.read_text())
     assert replaced == 1, f"athena__cast_timestamp not found in {SABOTAGED_MACRO_FILE}: update this test"

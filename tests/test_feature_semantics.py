@@ -43,6 +43,7 @@ from feature_oracle import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from local_project import copy_project
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
@@ -105,19 +106,11 @@ class CompiledModel:
         return dataclasses.replace(self, sql=sql)
 
 
-def _copy_project(destination: Path) -> None:
-    # Same layout as test_local_pipeline: the copy keeps dbt's artifacts out of the developer's checkout.
-    for name in ("dbt_project.yml", "profiles.example.yml"):
-        shutil.copy(PROJECT_DIR / name, destination / name)
-    for folder in ("models", "macros", "seeds", "tests/dbt"):
-        shutil.copytree(PROJECT_DIR / folder, destination / folder)
-
-
 def compile_models(root: Path, models: Sequence[str]) -> dict[str, CompiledModel]:
     """One `dbt compile` of `models` (local DuckDB target, full build) in a copy of the project under `root`."""
     project = root / "project"
     project.mkdir()
-    _copy_project(project)
+    copy_project(project)
     profiles_dir = root / "profiles"
     profiles_dir.mkdir()
     shutil.copy(project / "profiles.example.yml", profiles_dir / "profiles.yml")
