@@ -41,3 +41,11 @@ class UnknownFeatureGroupError(FeatureStoreError):
 
 class OfflineStoreError(FeatureStoreError):
     """The offline store (DuckDB file or Athena) cannot be read."""
+
+
+class DbtCompileError(FeatureStoreError):
+    """dbt could not parse the project or compile a piece of SQL (the message is dbt's)."""
+
+
+class TrainingSetError(FeatureStoreError):
+    """A training-set request (spine, features, keys) is invalid, or its query failed."""

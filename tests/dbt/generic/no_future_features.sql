@@ -1,0 +1,47 @@
+{#- Fails with one row per training row that uses a feature row from its future or older than the TTL: for
+    each feature group in `feature_groups` (names, or mappings {group, alias, ttl} as given to
+    point_in_time_join), the row's `<alias>_<event_time>` column must be <= `label_time` (< when
+    `inclusive` is false) and newer than `label_time` minus the group's TTL (from its contract). -#}
+{% test no_future_features(model, label_time, feature_groups, inclusive=true) %}
+
+{%- set checks = [] -%}
+{%- if execute -%}
+    {%- for entry in feature_groups -%}
+        {%- set spec = {'group': entry} if entry is string else entry -%}
+        {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+            | selectattr('name', 'equalto', spec.group) | list -%}
+        {%- set contract = (nodes[0].config.meta or {}).get('feature_group') if nodes else none -%}
+        {%- if contract is not mapping -%}
+            {{ exceptions.raise_compiler_error(
+                "no_future_features on " ~ model ~ ": '" ~ spec.group ~ "' is not a feature group"
+            ) }}
+        {%- endif -%}
+        {%- set ttl = featurestore.ttl_seconds(spec.get('ttl') or contract.ttl, 'no_future_features on ' ~ model) -%}
+        {%- do checks.append({
+            'column': (spec.get('alias') or spec.group) ~ '_' ~ contract.event_time,
+            'ttl': featurestore.interval_literal(ttl),
+        }) -%}
+    {%- endfor -%}
+{%- endif %}
+
+with
+
+final as (
+
+    select
+        {{ label_time }} as label_at
+        {%- for check in checks %},
+        {{ check.column }}
+        {%- endfor %}
+    from {{ model }}
+    where false
+        {%- for check in checks %}
+        or {{ check.column }} {{ '>' if inclusive else '>=' }} {{ label_time }}
+        or {{ check.column }} <= {{ label_time }} - {{ check.ttl }}
+        {%- endfor %}
+
+)
+
+select * from final
+
+{% endtest %}
