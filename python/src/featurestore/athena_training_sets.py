@@ -1,8 +1,11 @@
 """Training sets on Athena: the spine goes to S3 as Parquet behind a temporary Glue table, the compiled
-point_in_time_join runs as an UNLOAD through pyathena's Arrow cursor, and the result comes back as Parquet
-files read in bulk (not row by row through GetQueryResults). The temporary table and the spine's S3 objects
-are removed whatever happens; UNLOAD's own output lies under the workgroup's staging directory, with every
-other Athena result, and follows that bucket's lifecycle rule.
+point_in_time_join runs through pyathena as an UNLOAD to Parquet, and the files listed in UNLOAD's manifest are
+read in bulk with pyarrow (not row by row through GetQueryResults). The temporary table, the spine's objects
+and the UNLOAD output are removed whatever happens.
+
+pyathena's own ArrowCursor(unload=True) does the same reading, but its pyarrow S3 filesystem cannot be pointed
+at another endpoint, so the path could not be tested against a stand-in; reading the manifest ourselves keeps
+one code path for AWS and for tests.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,6 +36,7 @@ from featurestore.training_sets import (
 )
 
 SPINE_TABLE_PREFIX = "featurestore_spine_"
+UNLOAD_FOLDER = "featurestore-unload"  # under the staging dir; each UNLOAD gets its own folder, removed after reading
 
 
 @dataclass(frozen=True)
@@ -153,33 +158,83 @@ class AthenaTrainingSets:
         sql = self.compiler.compile(point_in_time_call(request, self.catalog, relation, columns, bounds))
         return self._run(sql)
 
-    def _run(self, sql: str, unload: bool = True) -> pa.Table:
+    def _connect(self) -> Any:
         from pyathena import connect
-        from pyathena.arrow.cursor import ArrowCursor
 
         options: Mapping[str, Any] = {"endpoint_url": self.location.endpoint_url} if self.location.endpoint_url else {}
-        connection = connect(
+        return connect(
             s3_staging_dir=self.location.s3_staging_dir,
             region_name=self.location.region,
             work_group=self.location.work_group,
             session=self.session,
-            cursor_class=ArrowCursor,
-            cursor_kwargs={"unload": unload},
             **options,
         )
+
+    def _run(self, sql: str, unload: bool = True) -> pa.Table:
+        """Run `sql`; with `unload`, as an UNLOAD to Parquet whose files are then read in bulk (and removed)."""
+        if not unload:
+            connection = self._connect()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(sql)
+                names = [column[0] for column in cursor.description or []]
+                rows = cursor.fetchall()
+                return pa.table({name: [row[index] for row in rows] for index, name in enumerate(names)})
+            except Exception as error:
+                raise OfflineStoreError(f"the query failed on Athena: {error}") from error
+            finally:
+                connection.close()
+        target = f"{self.location.s3_staging_dir.rstrip('/')}/{UNLOAD_FOLDER}/{uuid.uuid4().hex}/"
+        statement = f"unload ({sql}) to '{target}' with (format = 'PARQUET', compression = 'SNAPPY')"
+        s3 = self._client("s3")
+        connection = self._connect()
+        manifest = None
         try:
             cursor = connection.cursor()
-            cursor.execute(sql)
-            return cursor.as_arrow()
+            cursor.execute(statement)
+            manifest = cursor.data_manifest_location
+            if not manifest:
+                raise OfflineStoreError("the training-set query failed on Athena: it reported no UNLOAD manifest")
+            bucket, key = _split(manifest)
+            listed = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8").split()
+            if not listed:  # UNLOAD of no rows writes no file
+                return pa.table({})
+            files = [uri[len("s3://") :] for uri in listed]
+            return pq.ParquetDataset(files, filesystem=self._s3_filesystem()).read(use_threads=True)
+        except OfflineStoreError:
+            raise
         except Exception as error:
             raise OfflineStoreError(f"the training-set query failed on Athena: {error}") from error
         finally:
             connection.close()
+            bucket, prefix = _split(target)
+            self._delete_prefix(s3, bucket, prefix)
+            if manifest and not manifest.startswith(target):
+                manifest_bucket, manifest_key = _split(manifest)
+                s3.delete_object(Bucket=manifest_bucket, Key=manifest_key)
+
+    def _s3_filesystem(self) -> Any:
+        """pyarrow's S3 filesystem with the session's credentials (and the stand-in's endpoint, if any)."""
+        from pyarrow import fs
+
+        options: dict[str, Any] = {"region": self.location.region}
+        credentials = self.session.get_credentials()
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            options.update(access_key=frozen.access_key, secret_key=frozen.secret_key, session_token=frozen.token)
+        if self.location.endpoint_url:
+            endpoint = urlparse(self.location.endpoint_url)
+            options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme or "https")
+        return fs.S3FileSystem(**options)
+
+    @staticmethod
+    def _delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
     def _clean_up(self, s3: Any, glue: Any, bucket: str, key_prefix: str, name: str) -> None:
         with contextlib.suppress(glue.exceptions.EntityNotFoundException):
             glue.delete_table(DatabaseName=self.location.database, Name=name)
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key_prefix)
-        keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+        self._delete_prefix(s3, bucket, key_prefix)

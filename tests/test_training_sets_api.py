@@ -1,0 +1,306 @@
+"""The Python training-set API: locally against a small DuckDB offline store, on Athena against moto.
+
+Locally the whole path runs: the spine is registered in DuckDB, the project's macro is compiled in-process and
+the result compared with hand-computed values. Moto's Athena runs no SQL, so the Athena test checks everything up
+to it (the spine in S3 behind a temporary Glue table, the UNLOAD of the compiled window-method join with literal
+time bounds), feeds back a result through the UNLOAD manifest as Athena would, and checks that the temporary
+objects are gone afterwards, also when the query fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import DATA_BUCKET, AthenaEnv
+from local_project import LocalProject, make_local_project
+
+from featurestore.athena_training_sets import (
+    SPINE_TABLE_PREFIX,
+    UNLOAD_FOLDER,
+    AthenaLocation,
+    AthenaTrainingSets,
+    glue_type,
+)
+from featurestore.dbt_compiler import DbtCompiler
+from featurestore.errors import DbtCompileError, OfflineStoreError, TrainingSetError, UnknownFeatureGroupError
+from featurestore.manifest import FeatureGroupCatalog
+from featurestore.training_sets import LocalTrainingSets, TrainingSetRequest
+
+pytestmark = [pytest.mark.dbt]
+
+T = dt.datetime(2026, 10, 5, 12, 0)
+
+
+def _ts(hours: float) -> dt.datetime:
+    return T + dt.timedelta(hours=hours)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
+    project = make_local_project(tmp_path_factory.mktemp("training-api") / "project")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(project.duckdb_path))
+        patch.setenv("FEATURESTORE_RAW_PATH", str(project.root / "raw"))
+        patch.delenv("FEATURESTORE_TARGET", raising=False)
+        yield project
+
+
+@pytest.fixture(scope="module")
+def local(project: LocalProject) -> LocalTrainingSets:
+    compiler = DbtCompiler(project.root, target="local", profiles_dir=project.root / ".dbt")
+    compiler.manifest()
+    parsed = project.dbt("parse")
+    assert parsed.returncode == 0, parsed.stdout[-2000:]
+    catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
+    # A tiny offline store under the names the local build uses.
+    project.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(project.duckdb_path)) as connection:
+        connection.execute("create schema main_features")
+        connection.execute(
+            "create table main_features.user_engagement (user_id bigint, effective_at timestamp, clicks_7d bigint,"
+            " ctr_24h double)"
+        )
+        connection.executemany(
+            "insert into main_features.user_engagement values (?, ?, ?, ?)",
+            [(1, _ts(-1), 3, 0.5), (1, _ts(0), 4, None), (2, _ts(-24 * 8), 9, 0.9)],
+        )
+        connection.execute(
+            "create table main_features.article_popularity (article_id bigint, effective_at timestamp, ctr_1h double)"
+        )
+        connection.executemany(
+            "insert into main_features.article_popularity values (?, ?, ?)", [(10, _ts(-0.5), 0.125)]
+        )
+        connection.execute("create schema main_training_sets")
+        connection.execute("create table main_training_sets.labels (viewer_id bigint, shown_at timestamp, label int)")
+        connection.executemany(
+            "insert into main_training_sets.labels values (?, ?, ?)", [(1, _ts(0.5), 1), (2, _ts(0), 0)]
+        )
+    return LocalTrainingSets(project.duckdb_path, compiler, catalog)
+
+
+REQUEST = TrainingSetRequest(
+    features=["user_engagement:clicks_7d", "user_engagement:ctr_24h", "article_popularity:ctr_1h"],
+    spine_time="shown_at",
+    keys={"user_engagement": {"user_id": "viewer_id"}},
+)
+
+
+def test_local_training_set_keeps_spine_order_duplicates_and_nulls(local: LocalTrainingSets) -> None:
+    spine = pa.table(
+        {
+            "viewer_id": pa.array([2, 1, None, 1, 1], pa.int64()),
+            "article_id": pa.array([10, 10, 10, 11, 10], pa.int64()),
+            "shown_at": pa.array([_ts(0), _ts(0), _ts(0), _ts(-0.5), _ts(0)], pa.timestamp("us")),
+        }
+    )
+    result = local.get(spine, REQUEST).to_pylist()
+    assert [row["viewer_id"] for row in result] == [2, 1, None, 1, 1]  # spine order, duplicates kept
+    # User 2's only row is 8 days old: older than the 7-day TTL.
+    assert result[0]["user_engagement__clicks_7d"] is None and result[0]["article_popularity__ctr_1h"] == 0.125
+    # Inclusive: the row stamped exactly at shown_at is used, its NULL ctr_24h included (not the older 0.5).
+    assert result[1] == result[4]
+    assert (result[1]["user_engagement__clicks_7d"], result[1]["user_engagement__ctr_24h"]) == (4, None)
+    assert result[1]["user_engagement_effective_at"] == _ts(0)
+    assert result[2]["user_engagement__clicks_7d"] is None  # NULL key
+    # Article 11 has no rows; the user's row of an hour before applies half an hour before T.
+    assert result[3]["article_popularity__ctr_1h"] is None and result[3]["user_engagement__clicks_7d"] == 3
+
+
+def test_local_training_set_strict_bare_names_pandas_and_time_zones(local: LocalTrainingSets) -> None:
+    import pandas as pd
+
+    spine = pd.DataFrame(
+        {"viewer_id": [1], "article_id": [10], "shown_at": [pd.Timestamp("2026-10-05 14:00", tz="Europe/Berlin")]}
+    )  # 12:00 UTC
+    request = TrainingSetRequest(
+        features=["user_engagement:clicks_7d"],
+        spine_time="shown_at",
+        keys={"user_engagement": {"user_id": "viewer_id"}},
+        inclusive=False,
+        full_feature_names=False,
+    )
+    result = local.get(spine, request)
+    assert result.column_names == ["viewer_id", "article_id", "shown_at", "clicks_7d", "user_engagement_effective_at"]
+    assert result.to_pylist()[0]["clicks_7d"] == 3  # strict: the row stamped at 12:00 UTC is not used
+
+
+def test_local_training_set_from_a_table_name_and_a_ttl_override(local: LocalTrainingSets) -> None:
+    request = TrainingSetRequest(
+        features=["user_engagement:clicks_7d"],
+        spine_time="shown_at",
+        keys={"user_engagement": {"user_id": "viewer_id"}},
+        ttl={"user_engagement": "20m"},
+    )
+    rows = local.get("main_training_sets.labels", request).to_pylist()
+    by_viewer = {row["viewer_id"]: row["user_engagement__clicks_7d"] for row in rows}
+    assert by_viewer == {1: None, 2: None}  # 30 min after the newest row of user 1: older than 20 minutes
+
+
+@pytest.mark.parametrize(
+    ("request_", "error", "message"),
+    [
+        (TrainingSetRequest(["user_engagement.clicks_7d"], "shown_at"), TrainingSetError, "'group:feature'"),
+        (TrainingSetRequest(["nope:clicks_7d"], "shown_at"), UnknownFeatureGroupError, "unknown feature group 'nope'"),
+        (TrainingSetRequest(["user_engagement:nope"], "shown_at"), TrainingSetError, "'nope' is not a feature of"),
+        (TrainingSetRequest(["user_engagement:clicks_7d"], "when"), TrainingSetError, "spine_time 'when'"),
+        (
+            TrainingSetRequest(["user_engagement:clicks_7d"], "shown_at", keys={"article_popularity": {}}),
+            TrainingSetError,
+            "keys names 'article_popularity'",
+        ),
+        # Found by the macro itself: dbt's compile error, which names the missing column and the group.
+        (TrainingSetRequest(["user_engagement:clicks_7d"], "shown_at"), DbtCompileError, "no column 'user_id'"),
+    ],
+)
+def test_local_training_set_errors_name_the_culprit(
+    local: LocalTrainingSets, request_: TrainingSetRequest, error: type[Exception], message: str
+) -> None:
+    spine = pa.table({"viewer_id": [1], "shown_at": pa.array([T], pa.timestamp("us"))})
+    with pytest.raises(error, match=re.escape(message)):
+        local.get(spine, request_)
+
+
+def test_local_training_set_rejects_a_spine_time_that_is_not_a_timestamp(local: LocalTrainingSets) -> None:
+    spine = pa.table({"viewer_id": [1], "shown_at": ["2026-10-05 12:00"]})
+    with pytest.raises(TrainingSetError, match="must be a timestamp"):
+        local.get(spine, REQUEST)
+
+
+def test_local_training_set_without_an_offline_store(local: LocalTrainingSets, tmp_path: Path) -> None:
+    missing = LocalTrainingSets(tmp_path / "none.duckdb", local.compiler, local.catalog)
+    with pytest.raises(OfflineStoreError, match="make demo"):
+        missing.get(pa.table({"shown_at": pa.array([T], pa.timestamp("us"))}), REQUEST)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Athena, against moto
+
+
+class FakeAthena:
+    """Botocore hooks standing in for what moto's Athena does not do: look at the query, and answer it."""
+
+    def __init__(self, session: boto3.Session, s3: Any, glue: Any, answer: pa.Table | None) -> None:
+        self.s3, self.glue, self.answer = s3, glue, answer
+        self.queries: list[str] = []
+        self.spine_seen: list[tuple[str, pa.Table]] = []
+        self._manifest: str | None = None
+        session.events.register("before-parameter-build.athena.StartQueryExecution", self._on_start)
+        session.events.register("after-call.athena.GetQueryExecution", self._on_status)
+
+    def _on_start(self, params: dict[str, Any], **_: Any) -> None:
+        sql = params["QueryString"]
+        self.queries.append(sql)
+        # While the query "runs", the spine must be in place: a Glue table over its Parquet in S3.
+        (name,) = re.findall(rf'"({SPINE_TABLE_PREFIX}[0-9a-f]+)"', sql)
+        table = self.glue.get_table(DatabaseName="featurestore", Name=name)["Table"]
+        bucket, _, prefix = table["StorageDescriptor"]["Location"][len("s3://") :].partition("/")
+        body = self.s3.get_object(Bucket=bucket, Key=f"{prefix}spine.parquet")["Body"].read()
+        self.spine_seen.append((name, pq.read_table(io.BytesIO(body))))
+        if self.answer is None:
+            return
+        (target,) = re.findall(r"to '(s3://[^']+)'", sql, flags=re.IGNORECASE)
+        bucket, _, key = target[len("s3://") :].partition("/")
+        buffer = io.BytesIO()
+        pq.write_table(self.answer, buffer)
+        self.s3.put_object(Bucket=bucket, Key=f"{key}part-0.parquet", Body=buffer.getvalue())
+        self.s3.put_object(Bucket=bucket, Key=f"{key}manifest.csv", Body=f"{target}part-0.parquet\n".encode())
+        self._manifest = f"{target}manifest.csv"
+
+    def _on_status(self, parsed: dict[str, Any], **_: Any) -> None:
+        if self._manifest:
+            parsed["QueryExecution"].setdefault("Statistics", {})["DataManifestLocation"] = self._manifest
+
+
+@pytest.fixture
+def athena(
+    athena_env: AthenaEnv, project: LocalProject, local: LocalTrainingSets
+) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
+    server = athena_env.server
+    glue = server.client("glue")
+    if "featurestore" not in {db["Name"] for db in glue.get_databases()["DatabaseList"]}:
+        glue.create_database(DatabaseInput={"Name": "featurestore"})
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in athena_env.env.items():
+            patch.setenv(name, value)
+        compiler = DbtCompiler(project.root, target="athena", profiles_dir=athena_env.profiles_dir)
+        catalog = local.catalog
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
+        location = AthenaLocation(
+            region=server.region,
+            s3_staging_dir="s3://featurestore-athena-results/",
+            scratch_s3_dir=f"s3://{DATA_BUCKET}/featurestore/tmp/",
+            database="featurestore",
+            work_group="primary",
+            endpoint_url=server.endpoint_url,
+        )
+        yield AthenaTrainingSets(location, compiler, catalog, session=session), session
+
+
+def _leftovers(athena_env: AthenaEnv) -> tuple[list[str], list[str]]:
+    s3, glue = athena_env.server.client("s3"), athena_env.server.client("glue")
+    objects = s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="featurestore/tmp/").get("Contents", [])
+    objects += s3.list_objects_v2(Bucket="featurestore-athena-results", Prefix=UNLOAD_FOLDER).get("Contents", [])
+    tables = [t["Name"] for t in glue.get_tables(DatabaseName="featurestore")["TableList"]]
+    return [o["Key"] for o in objects], [t for t in tables if t.startswith(SPINE_TABLE_PREFIX)]
+
+
+@pytest.mark.aws
+def test_athena_training_set_uploads_the_spine_unloads_and_cleans_up(
+    athena: tuple[AthenaTrainingSets, boto3.Session], athena_env: AthenaEnv, local: LocalTrainingSets
+) -> None:
+    training_sets, session = athena
+    spine = pa.table(
+        {
+            "viewer_id": pa.array([1, 2], pa.int64()),
+            "article_id": pa.array([10, 10], pa.int64()),
+            "shown_at": pa.array([_ts(0), _ts(-3)], pa.timestamp("us")),
+        }
+    )
+    # What Athena would return: the local result (same macro, other method), rows shuffled as UNLOAD leaves them.
+    expected = local.get(spine, REQUEST)
+    answer = expected.append_column("featurestore_spine_row", pa.array([0, 1], pa.int64())).take([1, 0])
+    fake = FakeAthena(session, athena_env.server.client("s3"), athena_env.server.client("glue"), answer)
+
+    result = training_sets.get(spine, REQUEST)
+
+    assert result.equals(expected)  # back in spine order, helper column dropped
+    (sql,) = fake.queries
+    assert sql.lstrip().upper().startswith("UNLOAD") and "format = 'PARQUET'" in sql.replace('"', "'")
+    assert "asof" not in sql.lower() and "count(pit_is_feature) over" in sql  # the window method
+    # Literal bounds from the spine's times (min - TTL, max) on each group's scan.
+    assert "effective_at <= timestamp '2026-10-05 12:00:00'" in sql
+    assert "effective_at > timestamp '2026-09-28 09:00:00'" in sql  # 09:00 minus 7 days (user_engagement)
+    assert "effective_at > timestamp '2026-10-03 09:00:00'" in sql  # 09:00 minus 2 days (article_popularity)
+    ((_, uploaded),) = fake.spine_seen
+    assert uploaded.column("viewer_id").to_pylist() == [1, 2]
+    assert _leftovers(athena_env) == ([], [])
+
+
+@pytest.mark.aws
+def test_athena_training_set_cleans_up_when_the_query_fails(
+    athena: tuple[AthenaTrainingSets, boto3.Session], athena_env: AthenaEnv
+) -> None:
+    training_sets, session = athena
+    fake = FakeAthena(session, athena_env.server.client("s3"), athena_env.server.client("glue"), answer=None)
+    spine = pa.table({"viewer_id": [1], "article_id": [10], "shown_at": pa.array([T], pa.timestamp("us"))})
+    with pytest.raises(OfflineStoreError, match="failed on Athena"):
+        training_sets.get(spine, REQUEST)  # no UNLOAD manifest: reading the result fails
+    assert len(fake.spine_seen) == 1
+    assert _leftovers(athena_env) == ([], [])
+
+
+def test_glue_types_of_spine_columns() -> None:
+    assert glue_type("a", pa.int64()) == "bigint" and glue_type("b", pa.timestamp("us", tz="UTC")) == "timestamp"
+    assert glue_type("c", pa.decimal128(10, 2)) == "decimal(10,2)"
+    with pytest.raises(TrainingSetError, match="spine column 'd' has type list"):
+        glue_type("d", pa.list_(pa.int64()))
