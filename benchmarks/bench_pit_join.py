@@ -2,10 +2,10 @@
 """Benchmark point-in-time joins on the local target (DuckDB): the macro's two methods against the classic
 range join + ROW_NUMBER and a minimal hand-written ASOF query, on the same data in the same run.
 
-Data (seeded, generated inside DuckDB): a spine of `--spine-rows` labelled impressions (user, article, the
-article's category, a time over 30 days) and the three feature groups' tables under their local relation names
-(`featurestore.main_features.*`) with `--feature-rows` rows in all: 55% user_engagement (5-minute grain), 30%
-article_popularity, 15% user_category_affinity; entities are drawn with a skew, as activity is.
+Data (seeded, generated inside DuckDB, see `generate`): a spine of `--spine-rows` labelled impressions (user,
+article, the article's category, a time over 30 days) and the three feature groups' tables under their local
+relation names (`featurestore.main_features.*`) with `--feature-rows` rows in all: 55% user_engagement
+(5-minute grain), 30% article_popularity, 15% user_category_affinity, as dense per entity as the demo's.
 
 Methods, each run in its own process so that its peak memory (max RSS) is its own:
 - `macro_asof`: `point_in_time_join` as compiled for the local target (DuckDB's ASOF LEFT JOIN, TTL applied);
@@ -57,48 +57,68 @@ def log(message: str) -> None:
 
 
 def generate(path: Path, spine_rows: int, feature_rows: int, seed: int = 7) -> None:
-    """Spine and feature tables in a fresh DuckDB file. Entity counts scale with the data."""
+    """Spine and feature tables in a fresh DuckDB file, as dense per entity as the demo's feature groups.
+
+    The demo (`make demo`) has about 7 user_engagement rows per user per day and about 180 article_popularity
+    rows per article, nearly all within the article's first 2 days (news is read when it is new). Entity
+    counts scale with the data to keep those densities: 15M feature rows give about 39k users and 25k
+    articles. Impressions of an article fall in its first 2 days too; users and articles are drawn with a
+    skew (a few very active users, a few hot articles).
+    """
     path.unlink(missing_ok=True)
-    users, articles = max(1000, feature_rows // 160), max(200, feature_rows // 1000)
-    seconds = DAYS * 86400
+    users, articles = max(1000, feature_rows // 380), max(200, feature_rows // 600)
+    seconds, life = DAYS * 86400, 2 * 86400
+    skewed = "cast(floor(pow(random(), 2) * {n}) as bigint)"
     with duckdb.connect(str(path)) as db:
         db.execute(f"select setseed({seed / 100})")
         db.execute("create schema main_features")
-        # Skewed entity draws (a few very active users and hot articles), uniform times.
+        db.execute(
+            f"""create temp table articles as
+            select range as article_id, 'c' || (range % 12) as category, floor(random() * {seconds}) as published_s
+            from range({articles})"""
+        )
         db.execute(
             f"""create table {SPINE} as
             select
-                'i' || range as impression_id,
-                cast(floor(pow(random(), 2) * {users}) as bigint) as user_id,
-                cast(floor(pow(random(), 2) * {articles}) as bigint) as article_id,
-                'c' || cast(floor(random() * 12) as integer) as category,
-                timestamp '{START}' + to_seconds(cast(floor(random() * {seconds}) as bigint)) as shown_at
-            from range({spine_rows})"""
+                'i' || draws.row_id as impression_id,
+                draws.user_id,
+                draws.article_id,
+                articles.category,
+                timestamp '{START}' + to_seconds(cast(articles.published_s + floor(random() * {life}) as bigint))
+                    as shown_at
+            from (
+                select range as row_id, {skewed.format(n=users)} as user_id, {skewed.format(n=articles)} as article_id
+                from range({spine_rows})
+            ) as draws
+            inner join articles on draws.article_id = articles.article_id"""
         )
         for group, (entity, _, features, share) in GROUPS.items():
             rows = int(feature_rows * share)
-            keys = {
-                "user_id": f"cast(floor(pow(random(), 2) * {users}) as bigint)",
-                "article_id": f"cast(floor(pow(random(), 2) * {articles}) as bigint)",
-                "category": "'c' || cast(floor(random() * 12) as integer)",
-            }
-            grain = 300 if group != "user_category_affinity" else 3600
             columns = ", ".join(
                 f"{'cast(floor(random() * 50) as bigint)' if 'clicks' in f and 'per' not in f else 'random()'} as {f}"
                 for f in features
             )
-            key_columns = ", ".join(f"{keys[column]} as {column}" for column in entity)
+            if group == "article_popularity":
+                draws = f"select {skewed.format(n=articles)} as article_id from range({rows})"
+                source = f"({draws}) as draws inner join articles on draws.article_id = articles.article_id"
+                key_columns = "draws.article_id"
+                offset = f"floor((articles.published_s + random() * {life}) / 300) * 300"
+            else:
+                source = f"range({rows})"
+                grain = 300 if group == "user_engagement" else 3600
+                key_columns = f"{skewed.format(n=users)} as user_id"
+                if group == "user_category_affinity":
+                    key_columns += ", 'c' || cast(floor(random() * 12) as integer) as category"
+                offset = f"floor(random() * {seconds // grain}) * {grain}"
             db.execute(
                 f"""create table main_features.{group} as
                 select distinct on ({", ".join(entity)}, effective_at) *
                 from (
                     select
                         {key_columns},
-                        timestamp '{START}' + to_seconds(
-                            cast(floor(random() * {seconds // grain}) as bigint) * {grain}
-                        ) as effective_at,
+                        timestamp '{START}' + to_seconds(cast({offset} as bigint)) as effective_at,
                         {columns}
-                    from range({rows})
+                    from {source}
                 )"""
             )
         counts = {

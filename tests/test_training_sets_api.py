@@ -276,7 +276,7 @@ def test_athena_training_set_uploads_the_spine_unloads_and_cleans_up(
     assert result.equals(expected)  # back in spine order, helper column dropped
     (sql,) = fake.queries
     assert sql.lstrip().upper().startswith("UNLOAD") and "format = 'PARQUET'" in sql.replace('"', "'")
-    assert "asof" not in sql.lower() and "count(pit_is_feature) over" in sql  # the window method
+    assert "asof" not in sql.lower() and "last_value(pit_event_at) ignore nulls over" in sql  # window method
     # Literal bounds from the spine's times (min - TTL, max) on each group's scan.
     assert "effective_at <= timestamp '2026-10-05 12:00:00'" in sql
     assert "effective_at > timestamp '2026-09-28 09:00:00'" in sql  # 09:00 minus 7 days (user_engagement)
