@@ -6,8 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
@@ -80,3 +84,14 @@ def make_local_project(root: Path) -> LocalProject:
     }
     env.pop("FEATURESTORE_TARGET", None)
     return LocalProject(root, env, target_path, target_path / "featurestore.duckdb")
+
+
+@contextmanager
+def in_process_dbt_env(project: LocalProject) -> Iterator[LocalProject]:
+    """os.environ as the project's profile reads it, for dbt invoked in this process (featurestore's
+    DbtCompiler): its own DuckDB file and raw data, the local target; restored afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(project.duckdb_path))
+        patch.setenv("FEATURESTORE_RAW_PATH", str(project.root / "raw"))
+        patch.delenv("FEATURESTORE_TARGET", raising=False)
+        yield project

@@ -23,7 +23,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from local_project import make_local_project
+from local_project import in_process_dbt_env, make_local_project
 
 from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import DbtCompileError
@@ -167,10 +167,7 @@ class Compiled:
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compiled]:
     """Every variant, compiled in-process by the library's compiler (one parse, then ~0.3 s per compile)."""
     project = make_local_project(tmp_path_factory.mktemp("pit") / "project")
-    with pytest.MonkeyPatch.context() as patch:
-        # The profile reads these; nothing is built, but keep dbt away from the developer's files.
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(project.duckdb_path))
-        patch.setenv("FEATURESTORE_RAW_PATH", str(project.root / "raw"))
+    with in_process_dbt_env(project):  # nothing is built, but dbt stays away from the developer's files
         compiler = DbtCompiler(project.root, target="local", profiles_dir=project.root / ".dbt")
         yield Compiled({variant.name: compiler.compile(_call(variant)) for variant in VARIANTS}, compiler)
 

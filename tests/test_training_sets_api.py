@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import DATA_BUCKET, AthenaEnv
-from local_project import LocalProject, make_local_project
+from local_project import LocalProject, in_process_dbt_env, make_local_project
 
 from featurestore.athena_training_sets import (
     SPINE_TABLE_PREFIX,
@@ -47,11 +47,7 @@ def _ts(hours: float) -> dt.datetime:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
-    project = make_local_project(tmp_path_factory.mktemp("training-api") / "project")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(project.duckdb_path))
-        patch.setenv("FEATURESTORE_RAW_PATH", str(project.root / "raw"))
-        patch.delenv("FEATURESTORE_TARGET", raising=False)
+    with in_process_dbt_env(make_local_project(tmp_path_factory.mktemp("training-api") / "project")) as project:
         yield project
 
 

@@ -37,4 +37,5 @@ final as (
 
 )
 
-select * from final
+-- The columns are the spine's and the features the macro adds.
+select * from final  -- noqa: AM04
