@@ -300,3 +300,20 @@ def test_glue_types_of_spine_columns() -> None:
     assert glue_type("c", pa.decimal128(10, 2)) == "decimal(10,2)"
     with pytest.raises(TrainingSetError, match="spine column 'd' has type list"):
         glue_type("d", pa.list_(pa.int64()))
+
+
+def test_athena_location_follows_the_athena_profile_variables() -> None:
+    defaults = AthenaLocation.from_env({})
+    assert (defaults.s3_staging_dir, defaults.scratch_s3_dir, defaults.database) == (
+        "s3://featurestore-athena-results/",
+        "s3://featurestore-data/featurestore-tmp/",
+        "featurestore_scratch",
+    )
+    custom = AthenaLocation.from_env(
+        {"FEATURESTORE_S3_DATA_DIR": "s3://lake/fs/", "FEATURESTORE_ATHENA_SCHEMA": "news", "AWS_REGION": "eu-west-1"}
+    )
+    assert (custom.scratch_s3_dir, custom.database, custom.region) == (
+        "s3://lake/fs/featurestore-tmp/",
+        "news_scratch",
+        "eu-west-1",
+    )

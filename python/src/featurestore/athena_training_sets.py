@@ -50,6 +50,20 @@ class AthenaLocation:
     work_group: str | None = None
     endpoint_url: str | None = None  # only for stand-ins such as moto
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AthenaLocation:
+        """The same variables (and defaults) as the `athena` target of profiles.example.yml; spines go to
+        `<FEATURESTORE_S3_DATA_DIR>featurestore-tmp/` and the Glue database `<FEATURESTORE_ATHENA_SCHEMA>_scratch`."""
+        data_dir = env.get("FEATURESTORE_S3_DATA_DIR", "s3://featurestore-data/").rstrip("/")
+        return cls(
+            region=env.get("AWS_REGION", "us-east-1"),
+            s3_staging_dir=env.get("FEATURESTORE_S3_STAGING_DIR", "s3://featurestore-athena-results/"),
+            scratch_s3_dir=f"{data_dir}/featurestore-tmp/",
+            database=f"{env.get('FEATURESTORE_ATHENA_SCHEMA', 'featurestore')}_scratch",
+            work_group=env.get("FEATURESTORE_ATHENA_WORKGROUP", "primary"),
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )
+
 
 def glue_type(column: str, data_type: pa.DataType) -> str:
     """The Glue/Hive type that Athena reads a Parquet column of `data_type` as."""
@@ -109,6 +123,8 @@ class AthenaTrainingSets:
         prefix = f"{self.location.scratch_s3_dir.rstrip('/')}/{name}/"
         bucket, key_prefix = _split(prefix)
         s3, glue = self._client("s3"), self._client("glue")
+        with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+            glue.create_database(DatabaseInput={"Name": self.location.database})
         buffer = io.BytesIO()
         pq.write_table(table, buffer, coerce_timestamps="us", allow_truncated_timestamps=False)
         try:
