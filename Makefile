@@ -7,6 +7,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# dynalite (a DynamoDB implementation) for the online-store tests and benchmark, pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed-stamp
 
 # dbt reads profiles from DBT_PROFILES_DIR; unless the user has a `featurestore` profile of their own,
 # use profiles.example.yml (copied into .dbt/, which git ignores).
@@ -24,15 +26,20 @@ DEMO_USERS ?= 2000
 DEMO_DAYS ?= 14
 DEMO_START ?= 2026-10-01
 DEMO_AS_OF ?= 2026-10-14T20:00:00
+# The user whose online (latest) values the demo prints, with expiry (TTL) judged as of DEMO_ONLINE_NOW:
+# a day after the demo's last rows (its windows have emptied by then, so counts are 0).
+DEMO_USER ?= 7
+DEMO_ONLINE_NOW ?= 2026-10-23T00:00:00
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
-.PHONY: help setup demo test lint dbt-build pytest bench athena-smoke clean
+.PHONY: help setup demo test lint dbt-build pytest bench bench-online athena-smoke clean
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
 	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
+	@echo "make bench-online  online store benchmark against dynalite (minutes; docs/benchmarks_online.md)"
 	@echo "make athena-smoke  build the demo on a real AWS account (needs credentials; see docs/athena.md)"
 	@echo "make clean  remove generated data, dbt artifacts and the virtualenv"
 
@@ -42,11 +49,15 @@ $(STAMP): python/pyproject.toml requirements/constraints.txt
 		-c requirements/constraints.txt -e 'python[dev]'
 	@touch $@
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 $(DBT_PROFILES_DIR)/profiles.yml: profiles.example.yml
 	@mkdir -p $(DBT_PROFILES_DIR)
 	cp profiles.example.yml $@
 
-setup: $(STAMP) $(DBT_PROFILES_DIR)/profiles.yml
+setup: $(STAMP) $(NODE_STAMP) $(DBT_PROFILES_DIR)/profiles.yml
 
 $(RAW_DIR)/.complete: $(STAMP) Makefile
 	$(BIN)/featurestore demo-data --out $(RAW_DIR) --users $(DEMO_USERS) --days $(DEMO_DAYS) --start $(DEMO_START)
@@ -60,6 +71,8 @@ demo: dbt-build
 	$(BIN)/featurestore validate
 	$(BIN)/featurestore show user_engagement --as-of $(DEMO_AS_OF) --limit 5
 	$(BIN)/featurestore show article_popularity --as-of $(DEMO_AS_OF) --limit 5
+	$(BIN)/featurestore sync
+	$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_ONLINE_NOW)
 
 lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests benchmarks
@@ -78,6 +91,11 @@ bench: setup
 	$(BIN)/python benchmarks/bench_incremental.py --sizes $(BENCH_SIZES) --work-dir $(BENCH_DIR) \
 		--out $(BENCH_DIR)/results.md --with-backfill
 
+# Online store: sync throughput and lookup latency against dynalite on loopback (not part of `make test`).
+BENCH_ONLINE_ENTITIES ?= 100000
+bench-online: setup
+	$(BIN)/python benchmarks/bench_online.py --entities $(BENCH_ONLINE_ENTITIES) --out docs/benchmarks_online.md
+
 # A smoke test on a real AWS account, never run by CI: loads the demo's raw data into S3 and Glue, builds
 # everything on Athena with all tests, runs one micro-batch, and prints the data each step scanned.
 athena-smoke: setup $(RAW_DIR)/.complete
@@ -93,4 +111,4 @@ athena-smoke: setup $(RAW_DIR)/.complete
 	$(BIN)/featurestore athena bytes-scanned
 
 clean:
-	rm -rf target dbt_packages logs data .dbt $(VENV)
+	rm -rf target dbt_packages logs data .dbt $(VENV) node_modules

@@ -326,3 +326,58 @@ class Dbt:
 def athena_dbt(athena_env: AthenaEnv) -> Dbt:
     """dbt against the moto-backed Athena environment; pass `--target athena` in the args."""
     return Dbt(env=athena_env.env)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dynalite:
+    """A running dynalite (DynamoDB on LevelDB, in memory) on 127.0.0.1."""
+
+    endpoint_url: str
+    region: str = AWS_REGION
+
+    def client(self, **config: Any) -> Any:
+        from botocore.config import Config
+
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config),
+        )
+
+
+DYNALITE_PACKAGE = PROJECT_DIR / "node_modules" / "dynalite"
+DYNALITE_SERVER = PROJECT_DIR / "tests" / "dynalite_server.js"
+
+
+@pytest.fixture(scope="session")
+def dynalite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynalite]:
+    """dynalite on a loopback port the OS picks, in memory, killed at teardown (`make setup` installs it)."""
+    if not DYNALITE_PACKAGE.is_dir():
+        pytest.fail(f"{DYNALITE_PACKAGE} is missing; run `make setup` (npm ci installs it from package-lock.json)")
+    log_path = tmp_path_factory.mktemp("dynalite") / "dynalite.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["node", str(DYNALITE_SERVER)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True
+        )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().split()
+        if first[:1] != ["listening"]:
+            pytest.fail(f"dynalite did not start: {first} {log_path.read_text()[-2000:]}")
+        port = int(first[1])
+        _wait_until_listening("127.0.0.1", port, timeout=20)
+        yield Dynalite(endpoint_url=f"http://127.0.0.1:{port}")
+        if process.poll() is not None:
+            pytest.fail(f"dynalite exited during the tests ({process.returncode}): {log_path.read_text()[-2000:]}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -408,6 +408,48 @@ def merge_problems(sql: str, group: FeatureGroup, lower: dt.datetime, upper: dt.
     return problems
 
 
+def update_condition_problems(sql: str, group: FeatureGroup, expected: bool) -> list[str]:
+    """The MERGE's `when matched and <condition>`: on incremental runs (expected), `target.c is distinct from
+    src.c` or'ed over every column of the model's YAML except the unique key and computed_at, so unchanged
+    rows keep their computed_at; on backfills none, so the stale-row DELETE can tell rewritten rows."""
+    merge = sqlglot.parse_one(sql, read="athena")
+    assert isinstance(merge, exp.Merge)
+    matched = [w for w in merge.args["whens"].expressions if w.args.get("matched")]
+    if len(matched) != 1:
+        return [f"{len(matched)} WHEN MATCHED clauses"]
+    condition = matched[0].args.get("condition")
+    if not expected:
+        return [] if condition is None else [f"unexpected update condition {condition.sql('athena')}"]
+    if condition is None:
+        return ["no update condition: every matched row would get a new computed_at"]
+    parts: list[exp.Expression] = []
+    pending = [condition.unnest()]
+    while pending:
+        node = pending.pop().unnest()
+        if isinstance(node, exp.Or):
+            pending += [node.left, node.right]
+        else:
+            parts.append(node)
+    compared = set()
+    problems = []
+    for part in parts:
+        if (
+            isinstance(part, exp.NullSafeNEQ)
+            and is_column(part.left, "target", part.left.name)
+            and is_column(part.right, "src", part.left.name)
+        ):
+            compared.add(part.left.name)
+        else:
+            problems.append(f"not a null-safe comparison of target and src: {part.sql('athena')}")
+    value_columns = set(model_columns(group.name)) - set(group.unique_key) - {"computed_at"}
+    if compared != value_columns:
+        problems.append(
+            f"compares {sorted(compared)}; expected every value column {sorted(value_columns)} "
+            f"(missing {sorted(value_columns - compared)}, extra {sorted(compared - value_columns)})"
+        )
+    return problems
+
+
 # sqlglot gives these two properties classes of their own (and would render location as external_location).
 TYPED_PROPERTIES: Mapping[type[exp.Expression], str] = {
     exp.LocationProperty: "location",
@@ -477,6 +519,25 @@ when not matched then insert ("user_id", "effective_at") values (src."user_id", 
 
 def test_merge_check_accepts_a_good_merge() -> None:
     assert merge_problems(GOOD_MERGE, FEATURE_GROUPS[0], dt.datetime(2026, 10, 3, 4, 5), None) == []
+
+
+def _with_update_condition(merge: str, columns: Sequence[str]) -> str:
+    condition = " or ".join(f"target.{c} is distinct from src.{c}" for c in columns)
+    return merge.replace("when matched then", f"when matched and ({condition}) then")
+
+
+def test_update_condition_check() -> None:
+    group = FEATURE_GROUPS[0]
+    columns = [c for c in model_columns(group.name) if c not in group.unique_key and c != "computed_at"]
+    assert update_condition_problems(_with_update_condition(GOOD_MERGE, columns), group, expected=True) == []
+    assert update_condition_problems(GOOD_MERGE, group, expected=False) == []
+    assert "no update condition" in update_condition_problems(GOOD_MERGE, group, expected=True)[0]
+    missing = update_condition_problems(_with_update_condition(GOOD_MERGE, columns[1:]), group, expected=True)
+    assert any(columns[0] in p for p in missing), missing
+    with_computed_at = _with_update_condition(GOOD_MERGE, [*columns, "computed_at"])
+    assert any("extra ['computed_at']" in p for p in update_condition_problems(with_computed_at, group, True))
+    not_null_safe = _with_update_condition(GOOD_MERGE, columns).replace(" is distinct from ", " <> ", 1)
+    assert any("null-safe" in p for p in update_condition_problems(not_null_safe, group, expected=True))
 
 
 @pytest.mark.parametrize(
@@ -554,6 +615,7 @@ def test_incremental_run_merges_with_a_literal_lower_bound(runs: dict[str, Run],
     merge = only(statements, r"merge\b", "MERGE")
     assert statements.index(watermark) < statements.index(tmp) < statements.index(merge)
     assert merge_problems(merge.sql, group, group.incremental_lower_bound(), None) == []
+    assert update_condition_problems(merge.sql, group, expected=True) == []
     assert not [s for s in statements if re.match(r"delete\b", s.sql, re.IGNORECASE)]
     # The temporary table is dropped again (through Glue).
     assert group.name + TMP_SUFFIX not in runs["incremental"].tables
@@ -565,6 +627,7 @@ def test_backfill_merges_and_deletes_within_literal_bounds(runs: dict[str, Run],
     assert not [s for s in statements if s.sql.lower().startswith("select max(")], "a backfill needs no watermark"
     merge = only(statements, r"merge\b", "MERGE")
     assert merge_problems(merge.sql, group, BACKFILL_START, BACKFILL_END) == []
+    assert update_condition_problems(merge.sql, group, expected=False) == []
     delete = only(statements, r"delete\b", "DELETE")
     assert statements.index(merge) < statements.index(delete), "the stale-row DELETE must run after the MERGE"
     parsed = sqlglot.parse_one(delete.sql, read="athena")

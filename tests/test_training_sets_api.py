@@ -24,16 +24,13 @@ import pytest
 from conftest import DATA_BUCKET, AthenaEnv
 from local_project import LocalProject, in_process_dbt_env, make_local_project
 
-from featurestore.athena_training_sets import (
-    SPINE_TABLE_PREFIX,
-    UNLOAD_FOLDER,
-    AthenaLocation,
-    AthenaTrainingSets,
-    glue_type,
-)
+from featurestore.athena_training_sets import SPINE_TABLE_PREFIX, UNLOAD_FOLDER, AthenaTrainingSets, glue_type
 from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import DbtCompileError, OfflineStoreError, TrainingSetError, UnknownFeatureGroupError
 from featurestore.manifest import FeatureGroupCatalog
+from featurestore.online_store import open_online_store
+from featurestore.settings import AthenaSettings, OnlineSettings
+from featurestore.store import FeatureStore
 from featurestore.training_sets import LocalTrainingSets, TrainingSetRequest
 
 pytestmark = [pytest.mark.dbt]
@@ -198,7 +195,7 @@ class FakeAthena:
         self.queries.append(sql)
         # While the query "runs", the spine must be in place: a Glue table over its Parquet in S3.
         (name,) = re.findall(rf'"({SPINE_TABLE_PREFIX}[0-9a-f]+)"', sql)
-        table = self.glue.get_table(DatabaseName="featurestore", Name=name)["Table"]
+        table = self.glue.get_table(DatabaseName="featurestore_scratch", Name=name)["Table"]
         bucket, _, prefix = table["StorageDescriptor"]["Location"][len("s3://") :].partition("/")
         body = self.s3.get_object(Bucket=bucket, Key=f"{prefix}spine.parquet")["Body"].read()
         self.spine_seen.append((name, pq.read_table(io.BytesIO(body))))
@@ -222,21 +219,16 @@ def athena(
     athena_env: AthenaEnv, project: LocalProject, local: LocalTrainingSets
 ) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
     server = athena_env.server
-    glue = server.client("glue")
-    if "featurestore" not in {db["Name"] for db in glue.get_databases()["DatabaseList"]}:
-        glue.create_database(DatabaseInput={"Name": "featurestore"})
     with pytest.MonkeyPatch.context() as patch:
         for name, value in athena_env.env.items():
             patch.setenv(name, value)
         compiler = DbtCompiler(project.root, target="athena", profiles_dir=athena_env.profiles_dir)
         catalog = local.catalog
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
-        location = AthenaLocation(
+        location = AthenaSettings(
             region=server.region,
-            s3_staging_dir="s3://featurestore-athena-results/",
-            scratch_s3_dir=f"s3://{DATA_BUCKET}/featurestore/tmp/",
-            database="featurestore",
-            work_group="primary",
+            s3_data_dir=f"s3://{DATA_BUCKET}/",
+            schema="featurestore",
             endpoint_url=server.endpoint_url,
         )
         yield AthenaTrainingSets(location, compiler, catalog, session=session), session
@@ -244,9 +236,9 @@ def athena(
 
 def _leftovers(athena_env: AthenaEnv) -> tuple[list[str], list[str]]:
     s3, glue = athena_env.server.client("s3"), athena_env.server.client("glue")
-    objects = s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="featurestore/tmp/").get("Contents", [])
+    objects = s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="featurestore-tmp/").get("Contents", [])
     objects += s3.list_objects_v2(Bucket="featurestore-athena-results", Prefix=UNLOAD_FOLDER).get("Contents", [])
-    tables = [t["Name"] for t in glue.get_tables(DatabaseName="featurestore")["TableList"]]
+    tables = [t["Name"] for t in glue.get_tables(DatabaseName="featurestore_scratch")["TableList"]]
     return [o["Key"] for o in objects], [t for t in tables if t.startswith(SPINE_TABLE_PREFIX)]
 
 
@@ -302,18 +294,61 @@ def test_glue_types_of_spine_columns() -> None:
         glue_type("d", pa.list_(pa.int64()))
 
 
-def test_athena_location_follows_the_athena_profile_variables() -> None:
-    defaults = AthenaLocation.from_env({})
-    assert (defaults.s3_staging_dir, defaults.scratch_s3_dir, defaults.database) == (
+def test_athena_settings_follow_the_athena_profile_variables() -> None:
+    defaults = AthenaSettings.from_env({})
+    assert (defaults.s3_staging_dir, defaults.scratch_s3_dir, defaults.scratch_database) == (
         "s3://featurestore-athena-results/",
         "s3://featurestore-data/featurestore-tmp/",
         "featurestore_scratch",
     )
-    custom = AthenaLocation.from_env(
+    custom = AthenaSettings.from_env(
         {"FEATURESTORE_S3_DATA_DIR": "s3://lake/fs/", "FEATURESTORE_ATHENA_SCHEMA": "news", "AWS_REGION": "eu-west-1"}
     )
-    assert (custom.scratch_s3_dir, custom.database, custom.region) == (
+    assert (custom.scratch_s3_dir, custom.scratch_database, custom.region) == (
         "s3://lake/fs/featurestore-tmp/",
         "news_scratch",
         "eu-west-1",
     )
+
+
+def test_feature_store_facade_returns_pandas_on_request(local: LocalTrainingSets, tmp_path: Path) -> None:
+    store = FeatureStore(
+        local.catalog,
+        open_online_store(OnlineSettings(sqlite_path=tmp_path / "online.sqlite")),
+        training_sets=local,
+    )
+    with store:
+        frame = store.get_training_set(
+            "main_training_sets.labels",
+            ["user_engagement:clicks_7d"],
+            spine_time="shown_at",
+            keys={"user_engagement": {"user_id": "viewer_id"}},
+            as_pandas=True,
+        )
+    assert frame["viewer_id"].tolist() == [1, 2]
+    # Viewer 1 half an hour after the row stamped at T; viewer 2's only row is older than the 7-day TTL.
+    assert frame["user_engagement__clicks_7d"].iloc[0] == 4 and frame["user_engagement__clicks_7d"].isna().iloc[1]
+
+
+def test_cli_training_set_writes_parquet(local: LocalTrainingSets, project: LocalProject) -> None:
+    out = project.root / "training.parquet"
+    result = project.featurestore(
+        "training-set",
+        "--spine", "main_training_sets.labels",
+        "--spine-time", "shown_at",
+        "--features", "user_engagement:clicks_7d,article_popularity:ctr_1h",
+        "--key", "user_engagement.user_id=viewer_id",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode != 0 and "no column 'article_id'" in " ".join(result.stderr.split())
+    result = project.featurestore(
+        "training-set",
+        "--spine", "main_training_sets.labels",
+        "--spine-time", "shown_at",
+        "--features", "user_engagement:clicks_7d",
+        "--key", "user_engagement.user_id=viewer_id",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "2 rows, 5 columns" in result.stdout
+    assert pq.read_table(out).column("user_engagement__clicks_7d").to_pylist() == [4, None]

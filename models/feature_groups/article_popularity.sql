@@ -9,11 +9,22 @@
 -#}
 {%- set grain_seconds = 300 -%}
 {%- set windows = {'15m': 900, '1h': 3600, '24h': 86400} -%}
+{%- set value_columns = [] -%}
+{#- The columns the merge compares (all but the unique key and computed_at; checked against the YAML). -#}
+{%- for name in windows -%}
+{%- do value_columns.extend(['impressions_' ~ name, 'clicks_' ~ name, 'ctr_' ~ name]) -%}
+{%- endfor -%}
+{%- do value_columns.extend([
+    'clicks_per_minute_15m', 'click_acceleration_15m', 'published_at', 'category', 'last_engaged_at'
+]) -%}
+{%- set update_when_changed = featurestore.values_changed_condition(value_columns) -%}
 
 {{ config(
     unique_key=['article_id', 'effective_at'],
     partitioned_by=(['day(effective_at)'] if target.type == 'athena' else none),
     incremental_predicates=[],
+    update_condition=update_when_changed,
+    merge_update_condition=update_when_changed,
 ) }}
 
 {%- set bounds = featurestore.incremental_window(

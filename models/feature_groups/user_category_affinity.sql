@@ -10,11 +10,16 @@
 -#}
 {%- set grain_seconds = 3600 -%}
 {%- set windows = {'30d': 2592000} -%}
+{%- set update_when_changed = featurestore.values_changed_condition(
+    ['clicks_30d', 'user_clicks_30d', 'click_share_30d', 'last_clicked_at']
+) -%}
 
 {{ config(
     unique_key=['user_id', 'category', 'effective_at'],
     partitioned_by=(['day(effective_at)'] if target.type == 'athena' else none),
     incremental_predicates=[],
+    update_condition=update_when_changed,
+    merge_update_condition=update_when_changed,
 ) }}
 
 {%- set bounds = featurestore.incremental_window(

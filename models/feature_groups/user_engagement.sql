@@ -10,11 +10,21 @@
 -#}
 {%- set grain_seconds = 300 -%}
 {%- set windows = {'1h': 3600, '24h': 86400, '7d': 604800} -%}
+{%- set value_columns = [] -%}
+{#- The columns the merge compares (all but the unique key and computed_at; checked against the YAML). -#}
+{%- for name in windows -%}
+{%- do value_columns.extend(['impressions_' ~ name, 'clicks_' ~ name]) -%}
+{%- do value_columns.extend(['ctr_' ~ name, 'avg_dwell_seconds_' ~ name]) -%}
+{%- endfor -%}
+{%- do value_columns.append('last_active_at') -%}
+{%- set update_when_changed = featurestore.values_changed_condition(value_columns) -%}
 
 {{ config(
     unique_key=['user_id', 'effective_at'],
     partitioned_by=(['day(effective_at)'] if target.type == 'athena' else none),
     incremental_predicates=[],
+    update_condition=update_when_changed,
+    merge_update_condition=update_when_changed,
 ) }}
 
 {%- set bounds = featurestore.incremental_window(

@@ -14,7 +14,6 @@ import contextlib
 import io
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +25,7 @@ from featurestore.athena import RawTable, glue_table_input
 from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import OfflineStoreError, TrainingSetError
 from featurestore.manifest import FeatureGroupCatalog
+from featurestore.settings import AthenaSettings
 from featurestore.training_sets import (
     SPINE_ROW_COLUMN,
     SpineInput,
@@ -37,32 +37,6 @@ from featurestore.training_sets import (
 
 SPINE_TABLE_PREFIX = "featurestore_spine_"
 UNLOAD_FOLDER = "featurestore-unload"  # under the staging dir; each UNLOAD gets its own folder, removed after reading
-
-
-@dataclass(frozen=True)
-class AthenaLocation:
-    """Where the Athena path works: region, query results, scratch space for spines, the Glue database."""
-
-    region: str
-    s3_staging_dir: str  # Athena query results (and UNLOAD output), e.g. s3://bucket/athena-results/
-    scratch_s3_dir: str  # temporary spine tables, e.g. s3://bucket/featurestore/tmp/
-    database: str  # Glue database of the temporary spine tables
-    work_group: str | None = None
-    endpoint_url: str | None = None  # only for stand-ins such as moto
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> AthenaLocation:
-        """The same variables (and defaults) as the `athena` target of profiles.example.yml; spines go to
-        `<FEATURESTORE_S3_DATA_DIR>featurestore-tmp/` and the Glue database `<FEATURESTORE_ATHENA_SCHEMA>_scratch`."""
-        data_dir = env.get("FEATURESTORE_S3_DATA_DIR", "s3://featurestore-data/").rstrip("/")
-        return cls(
-            region=env.get("AWS_REGION", "us-east-1"),
-            s3_staging_dir=env.get("FEATURESTORE_S3_STAGING_DIR", "s3://featurestore-athena-results/"),
-            scratch_s3_dir=f"{data_dir}/featurestore-tmp/",
-            database=f"{env.get('FEATURESTORE_ATHENA_SCHEMA', 'featurestore')}_scratch",
-            work_group=env.get("FEATURESTORE_ATHENA_WORKGROUP", "primary"),
-            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-        )
 
 
 def glue_type(column: str, data_type: pa.DataType) -> str:
@@ -102,7 +76,7 @@ class AthenaTrainingSets:
     """Training sets from the Athena offline store."""
 
     def __init__(
-        self, location: AthenaLocation, compiler: DbtCompiler, catalog: FeatureGroupCatalog, session: Any = None
+        self, location: AthenaSettings, compiler: DbtCompiler, catalog: FeatureGroupCatalog, session: Any = None
     ) -> None:
         import boto3
 
@@ -124,19 +98,18 @@ class AthenaTrainingSets:
         bucket, key_prefix = _split(prefix)
         s3, glue = self._client("s3"), self._client("glue")
         with contextlib.suppress(glue.exceptions.AlreadyExistsException):
-            glue.create_database(DatabaseInput={"Name": self.location.database})
+            glue.create_database(DatabaseInput={"Name": self.location.scratch_database})
         buffer = io.BytesIO()
         pq.write_table(table, buffer, coerce_timestamps="us", allow_truncated_timestamps=False)
         try:
             s3.put_object(Bucket=bucket, Key=f"{key_prefix}spine.parquet", Body=buffer.getvalue())
-            glue.create_table(
-                DatabaseName=self.location.database, TableInput=glue_table_input(RawTable(name, columns), prefix)
-            )
+            table_input = glue_table_input(RawTable(name, columns), prefix)
+            glue.create_table(DatabaseName=self.location.scratch_database, TableInput=table_input)
             sql = self.compiler.compile(
                 point_in_time_call(
                     request,
                     self.catalog,
-                    f'"{self.location.database}"."{name}"',
+                    f'"{self.location.scratch_database}"."{name}"',
                     table.column_names,
                     time_bounds_of(table, request.spine_time),
                 )
@@ -152,7 +125,7 @@ class AthenaTrainingSets:
     def _get_for_table(self, spine: str, request: TrainingSetRequest) -> pa.Table:
         """A spine that is already an Athena table (`table` in the location's database, or `database.table`)."""
         database, _, table_name = spine.rpartition(".")
-        database = database.strip('"') or self.location.database
+        database = database.strip('"') or self.location.scratch_database
         table_name = table_name.strip('"')
         glue = self._client("glue")
         try:
@@ -252,5 +225,5 @@ class AthenaTrainingSets:
 
     def _clean_up(self, s3: Any, glue: Any, bucket: str, key_prefix: str, name: str) -> None:
         with contextlib.suppress(glue.exceptions.EntityNotFoundException):
-            glue.delete_table(DatabaseName=self.location.database, Name=name)
+            glue.delete_table(DatabaseName=self.location.scratch_database, Name=name)
         self._delete_prefix(s3, bucket, key_prefix)

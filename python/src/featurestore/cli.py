@@ -9,7 +9,7 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from featurestore.backfill import Chunk
@@ -171,6 +171,191 @@ def backfill(
 
         ran = run_backfill(plan, state, dbt_chunk_runner(settings.project_dir, target=target), on_chunk=report)
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
+
+
+class _RichSyncProgress:
+    """The sync's progress bar: one task per group."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start(self, group: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(group, total=total)
+
+    def advance(self, count: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, count)
+
+
+@app.command("sync")
+def sync_command(
+    select: Annotated[
+        str | None, typer.Option("--select", "-s", help="Comma-separated groups (default: every online group).")
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Write each online group's changed latest values from the offline store to the online store."""
+    from featurestore.store import FeatureStore
+
+    settings = _settings(project_dir)
+    names = [name.strip() for name in select.split(",") if name.strip()] if select else None
+    with (
+        FeatureStore.from_settings(settings) as store,
+        Progress(
+            TextColumn("syncing {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("items"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        summaries = []
+        for summary in store.sync(names, progress=_RichSyncProgress(progress)):
+            summaries.append(summary)
+            # One line per group, printed as it finishes (a table would be cut on a narrow terminal).
+            progress.console.print(
+                f"[bold]{summary.group}[/bold]: {'full load' if summary.full_load else 'changes'}, "
+                f"{summary.rows_read:,} rows read, {summary.items_written:,} items written, "
+                f"{summary.skipped_stale:,} skipped as stale, {summary.write_units:,.1f} write units, "
+                f"{summary.retries:,} retries, {summary.seconds:.2f} s"
+            )
+    console.print(f"synced {len(summaries)} group(s) to {_online_description(settings)}")
+    if not summaries:
+        console.print("[yellow]no online feature groups[/yellow] (set `online: true` in a group's contract)")
+
+
+@app.command("training-set")
+def training_set(
+    spine: Annotated[str, typer.Option(help="A table of the offline store (schema.table) or a Parquet file.")],
+    features: Annotated[str, typer.Option(help="Comma-separated group:feature names.")],
+    spine_time: Annotated[str, typer.Option(help="The spine's label-time column (UTC).")],
+    key: Annotated[
+        list[str] | None,
+        typer.Option(help="group.entity_column=spine_column where the names differ (repeatable)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Use only feature rows strictly before the label time.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the training set to this Parquet file.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show, spread over the whole set.")] = 3,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Join features point-in-time to a spine (the dbt macro point_in_time_join, run from Python)."""
+    import pyarrow.parquet as pq
+
+    from featurestore.store import FeatureStore
+
+    keys: dict[str, dict[str, str]] = {}
+    for text in key or []:
+        left, equals, spine_column = text.partition("=")
+        group, dot, entity_column = left.partition(".")
+        if not (equals and dot and group and entity_column and spine_column):
+            raise typer.BadParameter(f"{text!r} must look like user_engagement.user_id=viewer_id", param_hint="--key")
+        keys.setdefault(group, {})[entity_column] = spine_column
+    source: object = pq.read_table(spine) if spine.endswith(".parquet") else spine
+    names = [name.strip() for name in features.split(",") if name.strip()]
+    with FeatureStore.from_settings(_settings(project_dir)) as store:
+        table = store.get_training_set(source, names, spine_time=spine_time, keys=keys, inclusive=not strict)
+    if out is not None:
+        pq.write_table(table, out)
+    # A few rows spread over the whole set (its first rows often predate any feature history), one per
+    # column of the display: training sets are wider than a terminal.
+    count = min(max(limit, 0), table.num_rows)
+    picked = sorted({index * (table.num_rows - 1) // max(count - 1, 1) for index in range(count)})
+    shown = Table(
+        title=f"{table.num_rows:,} rows, {table.num_columns} columns" + (f", written to {out}" if out else "")
+    )
+    shown.add_column("column", no_wrap=True)
+    for index in picked:
+        shown.add_column(f"row {index + 1:,}", overflow="fold")
+    rows = table.take(picked).to_pylist()
+    for name in table.column_names:
+        shown.add_row(name, *(_format_cell(row[name]) for row in rows))
+    console.print(shown)
+
+
+def _online_description(settings: Settings) -> str:
+    online = settings.online
+    if online.backend == "sqlite":
+        return f"sqlite {online.sqlite_path}"
+    where = online.dynamodb_endpoint_url or online.dynamodb_region or "default region"
+    return f"DynamoDB {where} (tables {online.dynamodb_table_prefix}*)"
+
+
+online_app = typer.Typer(help="Inspect and manage the online store.", no_args_is_help=True)
+app.add_typer(online_app, name="online")
+
+
+@online_app.command("get")
+def online_get(
+    group: Annotated[str, typer.Argument(help="Feature group name.")],
+    key: Annotated[list[str], typer.Argument(help="Entity key values, in the order of the group's entity columns.")],
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Judge expiry (TTL) as of this UTC time instead of now, e.g. for past demo data."),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Print one entity's online values (e.g. `featurestore online get user_engagement 42`)."""
+    from featurestore.store import FeatureStore
+
+    settings = _settings(project_dir)
+    at = _parse_time(now, "--now") if now is not None else None
+    with FeatureStore.from_settings(settings, now=(lambda: at) if at is not None else None) as store:
+        spec = store.catalog.get(group)
+        if len(key) != len(spec.entity):
+            raise typer.BadParameter(
+                f"'{group}' is keyed by {', '.join(spec.entity)}: {len(spec.entity)} value(s), got {len(key)}",
+                param_hint="KEY",
+            )
+        row = dict(zip(spec.entity, key, strict=True))
+        result = store.get_online_features([f"{group}:{name}" for name in spec.feature_names], [row])
+    table = Table(title=f"{group} " + ", ".join(f"{k}={v}" for k, v in row.items()) + " (online)")
+    table.add_column("feature", style="bold", no_wrap=True)
+    table.add_column("value", justify="right")
+    table.add_column("status")
+    for name, value, status in zip(spec.feature_names, result.values[0], result.statuses[0], strict=True):
+        table.add_row(name, _format_cell(value), str(status))
+    console.print(table)
+
+
+@online_app.command("drop")
+def online_drop(
+    group: Annotated[str, typer.Argument(help="Feature group whose online values to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Delete a group's online table (values and sync marker); the next sync of an online group reloads it."""
+    from featurestore.online_store import open_online_store
+
+    settings = _settings(project_dir)
+    if not yes:
+        typer.confirm(f"Delete the online values of '{group}' from {_online_description(settings)}?", abort=True)
+    store = open_online_store(settings.online)
+    try:
+        dropped = store.drop(group)
+    finally:
+        store.close()
+    console.print(f"[green]dropped[/green] {group}" if dropped else f"{group} had no online table; nothing to drop")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Serve online lookups over HTTP (POST /online-features; OpenAPI at /docs)."""
+    import uvicorn
+
+    from featurestore.http_api import create_app
+    from featurestore.store import FeatureStore
+
+    with FeatureStore.from_settings(_settings(project_dir)) as store:
+        uvicorn.run(create_app(store), host=host, port=port)
 
 
 athena_app = typer.Typer(help="Set-up and reports for a real AWS account (never run by the tests against AWS).")

@@ -58,6 +58,8 @@ class FeatureGroup:
     owner: str
     tags: tuple[str, ...]
     features: tuple[Feature, ...]
+    # data_type of each entity column ('' when undeclared), in `entity` order: how online keys are typed.
+    entity_types: tuple[str, ...] = ()
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -186,4 +188,5 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
         owner=owner.strip(),
         tags=tags,
         features=tuple(features),
+        entity_types=tuple(str(columns[column].get("data_type") or "").strip().lower() for column in entity),
     )

@@ -49,3 +49,49 @@ class DbtCompileError(FeatureStoreError):
 
 class TrainingSetError(FeatureStoreError):
     """A training-set request (spine, features, keys) is invalid, or its query failed."""
+
+
+class SettingsError(FeatureStoreError):
+    """A configuration value (environment variable or argument) is not valid."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {problem}")
+
+
+class OnlineStoreError(FeatureStoreError):
+    """The online store (sqlite file or DynamoDB) cannot be used as asked."""
+
+
+class SyncGaveUpError(OnlineStoreError):
+    """A sync stopped retrying (throttling, unprocessed items, server errors); its marker was not advanced."""
+
+    def __init__(self, group: str, problem: str) -> None:
+        self.group = group
+        super().__init__(
+            f"sync of feature group '{group}' gave up: {problem}; nothing is lost (its sync marker was not "
+            "advanced): rerun `featurestore sync` later, or lower the write concurrency"
+        )
+
+
+class FeatureGroupNotOnlineError(FeatureStoreError):
+    """An online operation on a group whose contract says `online: false`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"feature group '{name}' is not online; set `online: true` under config.meta.feature_group in its "
+            "YAML, run `dbt parse` and `featurestore sync`"
+        )
+
+
+class UnknownFeatureError(FeatureStoreError):
+    """A feature name that its group does not declare, or a reference not of the form group:feature."""
+
+    def __init__(self, reference: str, problem: str) -> None:
+        self.reference = reference
+        super().__init__(f"feature '{reference}': {problem}")
+
+
+class EntityKeyError(FeatureStoreError):
+    """An entity row lacks a key column of a requested group, or a key value has the wrong type."""

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from featurestore.contract import FeatureGroup
 from featurestore.errors import OfflineStoreError
+from featurestore.offline_queries import latest_changed_rows_sql
 
 
 class DuckDBOfflineStore:
@@ -23,7 +24,13 @@ class DuckDBOfflineStore:
             raise OfflineStoreError(
                 f"no DuckDB offline store at {self.path}; run `dbt build --target local` (or `make demo`) first"
             )
-        return duckdb.connect(str(self.path), read_only=True)
+        try:
+            return duckdb.connect(str(self.path), read_only=True)
+        except duckdb.IOException as error:
+            raise OfflineStoreError(
+                f"cannot open the DuckDB offline store at {self.path} ({error}); if dbt is running on it, "
+                "wait for it to finish"
+            ) from error
 
     def _query(self, group: FeatureGroup, sql: str) -> pa.Table:
         with self._connect() as connection:
@@ -53,3 +60,7 @@ class DuckDBOfflineStore:
             f"select {columns} from {group.relation_name} {where} {qualify} "
             f"order by {group.event_time} desc, {entity} limit {int(limit)}",
         )
+
+    def latest_changed_rows(self, group: FeatureGroup, since: datetime | None) -> pa.Table:
+        """Each entity's latest row, for entities whose latest row changed after `since` (see the sync)."""
+        return self._query(group, latest_changed_rows_sql(group, since))

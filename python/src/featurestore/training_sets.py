@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +27,12 @@ FEATURE_SEPARATOR = ":"
 # Added to the spine to give the result back in the spine's order, then dropped.
 SPINE_ROW_COLUMN = "featurestore_spine_row"
 SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, or the name of a table
+
+
+class TrainingSetSource(Protocol):
+    """An offline store that builds training sets (LocalTrainingSets, AthenaTrainingSets)."""
+
+    def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Benchmark the online store against dynalite on loopback (and the sqlite backend), all in one run.
+
+1. Builds a DuckDB offline store with a feature group of `--entities` entities (one row each) and two
+   smaller groups, and starts dynalite (node_modules/.bin/dynalite, in memory) on a free loopback port.
+2. Writes the same items three ways, each into a fresh table:
+   (a) a single-threaded boto3 `batch_writer()` loop (no newest-wins guarantee);
+   (b) concurrent raw BatchWriteItem calls, 25 items each (the practical limit, no guarantee either);
+   (c) `featurestore` sync, full load, in both DynamoDB write modes: `conditional` (PutItem per item with
+       the newest-wins condition, from a thread pool) and `batch` (a keys-only read of the stored
+       versions, then BatchWriteItem, under a per-group lease).
+3. Changes 1% of the entities offline and times the second (incremental) sync, in both modes.
+4. Times get_online_features for 1 entity (one group) and for 100 entities across 3 groups, against the
+   same BatchGetItem calls made directly with boto3 (concurrently, one per group), and the sqlite backend
+   for 1 entity.
+
+    .venv/bin/python benchmarks/bench_online.py --entities 100000 --out docs/benchmarks_online.md
+
+The Markdown report goes to stdout and to `--out`; progress goes to stderr. Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import duckdb
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.config import Config
+
+from featurestore.contract import Feature, FeatureGroup, parse_ttl
+from featurestore.dynamodb_online_store import KEY, DynamoDBOnlineStore
+from featurestore.key_encoding import encode_key
+from featurestore.manifest import FeatureGroupCatalog
+from featurestore.offline_store import DuckDBOfflineStore
+from featurestore.sqlite_online_store import SqliteOnlineStore
+from featurestore.store import FeatureStore
+from featurestore.sync import records_from_rows, sync_group
+
+ROOT = Path(__file__).resolve().parents[1]
+DYNALITE = ROOT / "node_modules" / ".bin" / "dynalite"
+FEATURES = {
+    "count_1h": "bigint",
+    "count_24h": "bigint",
+    "ratio_24h": "double",
+    "label": "varchar",
+    "seen_at": "timestamp",
+}
+BASE = dt.datetime(2026, 10, 1)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def group_spec(name: str) -> FeatureGroup:
+    return FeatureGroup(
+        name=name,
+        unique_id=f"model.bench.{name}",
+        relation_name=f"main.{name}",
+        description="",
+        entity=("entity_id",),
+        event_time="effective_at",
+        online=True,
+        ttl=parse_ttl("3650d"),
+        ttl_text="3650d",
+        owner="bench",
+        tags=(),
+        features=tuple(Feature(n, t, n) for n, t in FEATURES.items()),
+        entity_types=("bigint",),
+    )
+
+
+def build_offline(path: Path, sizes: dict[str, int]) -> None:
+    with duckdb.connect(str(path)) as connection:
+        for name, size in sizes.items():
+            connection.execute(
+                f"create table {name} as select i as entity_id, "
+                f"timestamp '{BASE}' + to_seconds(i % 86400) as effective_at, "
+                "i % 97 as count_1h, i % 1013 as count_24h, (i % 1013) / 1013.0 as ratio_24h, "
+                "'label-' || (i % 50) as label, timestamp '2026-10-01' + to_seconds(i) as seen_at, "
+                f"timestamp '2026-11-01 00:00:00' as computed_at from range({size}) as t(i)"
+            )
+
+
+def change_one_percent(path: Path, name: str, size: int) -> int:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            f"update {name} set effective_at = effective_at + interval 1 day, count_1h = count_1h + 1, "
+            "computed_at = timestamp '2026-11-01 00:05:00' where entity_id % 100 = 7"
+        )
+    return len(range(7, size, 100))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_dynalite() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), "--createTableMs", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def client(endpoint: str, pool: int) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=pool),
+    )
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(call: Callable[[], Any], repeat: int) -> list[float]:
+    call()  # warm up connections and caches
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=8, help="threads for (b) and for the sync")
+    parser.add_argument("--repeat", type=int, default=300, help="lookups per latency measure")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-online-"))
+    offline_path = work / "offline.duckdb"
+    sizes = {"fg_main": args.entities, "fg_b": 1000, "fg_c": 1000}
+    build_offline(offline_path, sizes)
+    groups = {name: group_spec(name) for name in sizes}
+    reader = DuckDBOfflineStore(offline_path)
+    main_group = groups["fg_main"]
+    records, _ = records_from_rows(main_group, reader.latest_changed_rows(main_group, None))
+    log(f"offline store ready: {len(records):,} entities in fg_main")
+    process, endpoint = start_dynalite()
+    results: dict[str, Any] = {}
+    try:
+        raw = client(endpoint, args.concurrency + 4)
+        encoder = DynamoDBOnlineStore(raw, table_prefix="enc_")
+        items = [encoder.item(main_group, record) for record in records]
+
+        # (a) single-threaded batch_writer over the same items (boto3's resource layer takes Python values).
+        deserializer = TypeDeserializer()
+        python_items = [{k: deserializer.deserialize(v) for k, v in item.items()} for item in items]
+        store_a = DynamoDBOnlineStore(raw, table_prefix="a_")
+        store_a.ensure_table(store_a.table_name("fg_main"))
+        table = boto3.resource(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ).Table(store_a.table_name("fg_main"))
+        log("(a) batch_writer ...")
+        started = time.perf_counter()
+        with table.batch_writer() as writer:
+            for item in python_items:
+                writer.put_item(Item=item)
+        results["a"] = len(items) / (time.perf_counter() - started)
+
+        # (b) concurrent raw BatchWriteItem, 25 items per call, unprocessed items resent.
+        store_b = DynamoDBOnlineStore(raw, table_prefix="b_")
+        table_b = store_b.table_name("fg_main")
+        store_b.ensure_table(table_b)
+
+        def batch_write(chunk: list[dict[str, Any]]) -> None:
+            request = {table_b: [{"PutRequest": {"Item": item}} for item in chunk]}
+            while request:
+                request = raw.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+        log("(b) concurrent BatchWriteItem ...")
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as executor:
+            list(executor.map(batch_write, [items[i : i + 25] for i in range(0, len(items), 25)]))
+        results["b"] = len(items) / (time.perf_counter() - started)
+
+        # (c) our sync in both write modes: full load, then 1% changed.
+        store_c = DynamoDBOnlineStore(raw, table_prefix="c_", write_concurrency=args.concurrency)
+        store_d = DynamoDBOnlineStore(raw, table_prefix="d_", write_concurrency=args.concurrency, write_mode="batch")
+        for store in (store_c, store_d):
+            store.ensure_table(store.table_name("fg_main"))
+            store.get_marker("fg_main")  # creates the markers table outside the timing
+        log("(c) featurestore sync, conditional, full load ...")
+        results["full"] = sync_group(main_group, reader, store_c)
+        log("(c) featurestore sync, batch, full load ...")
+        results["full_batch"] = sync_group(main_group, reader, store_d)
+        changed = change_one_percent(offline_path, "fg_main", args.entities)
+        log("(c) featurestore sync, 1% changed ...")
+        results["incremental"] = sync_group(main_group, reader, store_c)
+        results["incremental_batch"] = sync_group(main_group, reader, store_d)
+        results["changed"] = changed
+        for name in ("fg_b", "fg_c"):
+            sync_group(groups[name], reader, store_c)
+
+        # Latency: FeatureStore vs raw BatchGetItem for the same keys and projection.
+        catalog = FeatureGroupCatalog(groups)
+        feature_store = FeatureStore(catalog, store_c)
+        wanted = ["count_1h", "ratio_24h", "label"]
+        one = [{"entity_id": 12345 % args.entities}]
+        hundred = [{"entity_id": i * 7} for i in range(100)]
+        three_groups = [f"{g}:{f}" for g in sizes for f in wanted]
+        names = {"#k": KEY, "#t": "_event_time", "#x": "_expires_at", **{f"#f{i}": f for i, f in enumerate(wanted)}}
+        projection = ", ".join(names)
+
+        def raw_get(table_name: str, rows: list[dict[str, int]]) -> Any:
+            keys = [{KEY: {"S": encode_key([row["entity_id"]])}} for row in rows]
+            request = {
+                table_name: {"Keys": keys, "ProjectionExpression": projection, "ExpressionAttributeNames": names}
+            }
+            while request:
+                request = raw.batch_get_item(RequestItems=request).get("UnprocessedKeys") or {}
+
+        raw_pool = ThreadPoolExecutor(8)
+        log("latency ...")
+        results["ours_1"] = timed(lambda: feature_store.get_online_features(three_groups[:3], one), args.repeat)
+        results["raw_1"] = timed(lambda: raw_get("c_fg_main", one), args.repeat)
+        results["ours_100"] = timed(lambda: feature_store.get_online_features(three_groups, hundred), args.repeat)
+        results["raw_100"] = timed(
+            lambda: list(raw_pool.map(lambda g: raw_get(f"c_{g}", hundred), list(sizes))), args.repeat
+        )
+        raw_pool.shutdown()
+
+        sqlite_store = SqliteOnlineStore(work / "online.sqlite")
+        sync_group(main_group, reader, sqlite_store)
+        sqlite_features = FeatureStore(catalog, sqlite_store)
+        results["sqlite_1"] = timed(
+            lambda: sqlite_features.get_online_features(three_groups[:3], one), max(args.repeat, 2000)
+        )
+        feature_store.close()
+        sqlite_features.close()
+    finally:
+        process.terminate()
+        process.wait()
+    report = render(args, results, " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
+    print(report)
+    if args.out:
+        args.out.write_text(report)
+    return 0
+
+
+def render(args: argparse.Namespace, r: dict[str, Any], command: str) -> str:
+    full, incremental = r["full"], r["incremental"]
+    full_batch, incremental_batch = r["full_batch"], r["incremental_batch"]
+    ours = full.items_written / full.seconds
+    ours_batch = full_batch.items_written / full_batch.seconds
+    load = os.getloadavg()
+
+    def lat(key: str) -> str:
+        return f"{statistics.median(r[key]):.2f} / {percentile(r[key], 0.99):.2f}"
+
+    p99_1 = percentile(r["ours_1"], 0.99) / percentile(r["raw_1"], 0.99)
+    p99_100 = percentile(r["ours_100"], 0.99) / percentile(r["raw_100"], 0.99)
+    sqlite_p99 = percentile(r["sqlite_1"], 0.99)
+    threads = args.concurrency
+
+    def throughput_row(mode: str, rate: float, summary: Any) -> str:
+        written = f"{summary.items_written:,} written in {summary.seconds:.1f} s"
+        return f"| {mode} | **{rate / r['b']:.2f}x** | **{rate / r['a']:.2f}x** | {written} |"
+
+    def changed_row(mode: str, s: Any) -> str:
+        return f"| {mode} | {s.rows_read:,} | {s.items_written:,} | {s.skipped_stale:,} | {s.seconds:.2f} |"
+
+    return f"""# Online store benchmark
+
+- date: {dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+- machine: {platform.platform()}, {os.cpu_count()} cores shared with other jobs; load average at the end
+  {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)
+- command: `{command}`
+- DynamoDB: dynalite 4.0.0 (in memory) on 127.0.0.1; {args.concurrency} threads for (b) and the sync
+
+## Sync throughput, {args.entities:,} entities (one item each)
+
+| writer | items/s | newest-wins |
+| --- | ---: | --- |
+| (a) boto3 `batch_writer`, one thread | {r["a"]:,.0f} | no |
+| (b) raw BatchWriteItem, {args.concurrency} threads, 25 items/call | {r["b"]:,.0f} | no |
+| featurestore sync, `conditional` mode (PutItem per item, {threads} threads) | {ours:,.0f} | yes, by DynamoDB |
+| featurestore sync, `batch` mode (read versions, BatchWriteItem; {threads} threads) | {ours_batch:,.0f} | leased |
+
+The sync's times include reading the offline store (DuckDB) and building the items.
+
+| mode | ratio to (b) (goal >= 0.7x) | ratio to (a) (goal > 1x) | full load |
+| --- | ---: | ---: | --- |
+{throughput_row("conditional", ours, full)}
+{throughput_row("batch", ours_batch, full_batch)}
+
+Second sync with 1% of the entities changed ({r["changed"]:,}):
+
+| mode | rows read | items written | skipped | seconds |
+| --- | ---: | ---: | ---: | ---: |
+{changed_row("conditional", incremental)}
+{changed_row("batch", incremental_batch)}
+
+## Lookup latency (ms, p50 / p99, {args.repeat} lookups each)
+
+| lookup | get_online_features | raw boto3 BatchGetItem | p99 ratio (goal <= 1.3) |
+| --- | ---: | ---: | ---: |
+| 1 entity, 3 features, 1 group | {lat("ours_1")} | {lat("raw_1")} | {p99_1:.2f} |
+| 100 entities, 3 features from each of 3 groups | {lat("ours_100")} | {lat("raw_100")} | {p99_100:.2f} |
+| sqlite backend, 1 entity, 3 features ({len(r["sqlite_1"])} lookups) | {lat("sqlite_1")} | | goal p99 < 1 ms |
+
+sqlite single-entity p99: **{sqlite_p99:.3f} ms**.
+"""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

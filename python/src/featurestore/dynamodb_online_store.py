@@ -1,0 +1,462 @@
+"""The production online store: one on-demand DynamoDB table per feature group.
+
+Table `<prefix><group>` (PAY_PER_REQUEST, created on a group's first sync, TTL enabled on `_expires_at`),
+one item per entity:
+
+    _key         S  the encoded entity key (key_encoding.py), the partition key
+    _event_time  N  event time, microseconds since the epoch (UTC)
+    _computed_at N  when the dbt run that wrote the row started, microseconds since the epoch
+    _digest      S  a digest of the values (value_codec.digest)
+    _expires_at  N  event time + the group's TTL, epoch seconds (DynamoDB's TTL attribute)
+    <feature>       one attribute per feature, typed by its data_type (value_codec.to_dynamodb)
+
+Newest-wins: BatchWriteItem takes no conditions, so every record is a conditional PutItem
+
+    attribute_not_exists(_key) OR _event_time < :t
+        OR (_event_time = :t AND _computed_at < :c AND _digest <> :d)
+
+sent from a pool of threads. A failed condition is a stale record (counted, not retried).
+
+`write_mode="batch"` trades that strictness for throughput: under a per-group lease (dynamodb_lease.py),
+each chunk of 100 records is compared with the stored versions (a strongly consistent BatchGetItem of the
+key, event time, computed_at and digest) and the newer ones are sent with BatchWriteItem, 25 per call.
+
+Throttling, unprocessed items and server errors are retried with bounded, jittered exponential backoff;
+botocore's own retries are off so that the bound and the error are ours. Sync markers and leases: items
+of the table `<prefix>__sync_markers`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from featurestore.contract import FeatureGroup
+from featurestore.dynamodb_lease import GroupLease
+from featurestore.errors import OnlineStoreError, SyncGaveUpError
+from featurestore.online_store import (
+    GroupCodec,
+    OnlineRecord,
+    ProgressCallback,
+    StoredRow,
+    WriteStats,
+    from_micros,
+    to_micros,
+)
+from featurestore.retry import Backoff
+from featurestore.settings import OnlineSettings
+from featurestore.value_codec import from_dynamodb, to_dynamodb
+
+log = logging.getLogger(__name__)
+
+KEY = "_key"
+EVENT_TIME = "_event_time"
+COMPUTED_AT = "_computed_at"
+DIGEST = "_digest"
+EXPIRES_AT = "_expires_at"
+MARKERS_SUFFIX = "__sync_markers"
+NEWEST_WINS = "attribute_not_exists(#k) OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
+RETRYABLE = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+WRITE_MODES = ("conditional", "batch")
+_TASK_SIZE = 50
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class DynamoDBOnlineStore:
+    def __init__(
+        self,
+        client: Any,
+        table_prefix: str = "featurestore_",
+        write_concurrency: int = 16,
+        backoff: Backoff | None = None,
+        write_mode: str = "conditional",
+        lease_seconds: float = 30.0,
+    ) -> None:
+        if write_mode not in WRITE_MODES:
+            raise OnlineStoreError(f"write mode {write_mode!r} is not one of {', '.join(WRITE_MODES)}")
+        self.client = client
+        self.table_prefix = table_prefix
+        self.write_concurrency = write_concurrency
+        self.backoff = backoff or Backoff()
+        self.write_mode = write_mode
+        self.lease_seconds = lease_seconds
+        self._codecs: dict[str, GroupCodec] = {}
+        self._ready_tables: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: OnlineSettings, backoff: Backoff | None = None) -> DynamoDBOnlineStore:
+        config = Config(
+            # Our own bounded backoff retries (see the module docstring); botocore's would hide throttling.
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            max_pool_connections=max(10, settings.write_concurrency + 4),
+        )
+        client = boto3.client(
+            "dynamodb",
+            region_name=settings.dynamodb_region,
+            endpoint_url=settings.dynamodb_endpoint_url,
+            config=config,
+        )
+        return cls(
+            client,
+            settings.dynamodb_table_prefix,
+            settings.write_concurrency,
+            backoff,
+            write_mode=settings.dynamodb_write_mode,
+            lease_seconds=settings.dynamodb_lease_seconds,
+        )
+
+    def table_name(self, group: str) -> str:
+        return f"{self.table_prefix}{group}"
+
+    def _codec(self, group: FeatureGroup) -> GroupCodec:
+        codec = self._codecs.get(group.name)
+        if codec is None or codec.group != group:
+            codec = self._codecs[group.name] = GroupCodec(group)
+        return codec
+
+    # --- tables ---
+
+    def ensure_table(self, table: str, key: str = KEY, ttl_attribute: str | None = EXPIRES_AT) -> None:
+        """Create the table if missing (on-demand, TTL on `ttl_attribute`) and wait until it is active."""
+        if table in self._ready_tables:
+            return
+        try:
+            status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
+        except ClientError as error:
+            if _error_code(error) != "ResourceNotFoundException":
+                raise OnlineStoreError(f"cannot describe DynamoDB table {table}: {error}") from error
+            status = self._create_table(table, key, ttl_attribute)
+        deadline = time.monotonic() + 300
+        while status != "ACTIVE":
+            if time.monotonic() > deadline:
+                raise OnlineStoreError(f"DynamoDB table {table} is still {status} after 5 minutes")
+            time.sleep(0.2)
+            status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
+        self._ready_tables.add(table)
+
+    def _create_table(self, table: str, key: str, ttl_attribute: str | None) -> str:
+        try:
+            response = self.client.create_table(
+                TableName=table,
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            status = str(response["TableDescription"]["TableStatus"])
+        except ClientError as error:
+            # Another sync created it first.
+            if _error_code(error) != "ResourceInUseException":
+                raise OnlineStoreError(f"cannot create DynamoDB table {table}: {error}") from error
+            status = "CREATING"
+        if ttl_attribute is not None:
+            self._enable_ttl(table, ttl_attribute, status)
+        return status
+
+    def _enable_ttl(self, table: str, attribute: str, status: str) -> None:
+        while status != "ACTIVE":
+            time.sleep(0.1)
+            status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
+        try:
+            self.client.update_time_to_live(
+                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
+        except ClientError as error:
+            # dynalite (tests, benchmarks) has no TTL; readers treat expired items as missing regardless.
+            if _error_code(error) not in ("UnknownOperationException", "UnrecognizedClientException"):
+                raise OnlineStoreError(f"cannot enable TTL on DynamoDB table {table}: {error}") from error
+            log.warning("%s: this DynamoDB endpoint does not support TTL; expired items are not deleted", table)
+
+    # --- writes ---
+
+    def item(self, group: FeatureGroup, record: OnlineRecord) -> dict[str, Any]:
+        codec = self._codec(group)
+        item = {name: to_dynamodb(record.values[name], vtype) for name, vtype in codec.types.items()}
+        item[KEY] = {"S": record.key}
+        item[EVENT_TIME] = {"N": str(to_micros(record.event_time))}
+        item[COMPUTED_AT] = {"N": str(to_micros(record.computed_at))}
+        item[DIGEST] = {"S": record.digest}
+        item[EXPIRES_AT] = {"N": str(to_micros(record.expires_at) // 1_000_000)}
+        return item
+
+    def write(
+        self, group: FeatureGroup, records: Sequence[OnlineRecord], progress: ProgressCallback | None = None
+    ) -> WriteStats:
+        table = self.table_name(group.name)
+        self.ensure_table(table)
+        if self.write_mode == "batch":
+            lease = GroupLease(self.client, self._markers_table(), group.name, self.lease_seconds)
+            lease.acquire()
+            try:
+                return self._write_concurrently(
+                    records,
+                    BATCH_GET_LIMIT,
+                    lambda chunk, stats: self._write_batched(group, table, chunk, lease, stats),
+                    progress,
+                )
+            finally:
+                lease.release()
+
+        def put_each(chunk: Sequence[OnlineRecord], stats: WriteStats) -> None:
+            for record in chunk:
+                self._put_newest(group, table, record, stats)
+
+        return self._write_concurrently(records, _TASK_SIZE, put_each, progress)
+
+    def _write_concurrently(
+        self,
+        records: Sequence[OnlineRecord],
+        chunk_size: int,
+        write_chunk: Callable[[Sequence[OnlineRecord], WriteStats], None],
+        progress: ProgressCallback | None,
+    ) -> WriteStats:
+        total = WriteStats()
+        stop = threading.Event()
+
+        def run(chunk: Sequence[OnlineRecord]) -> WriteStats:
+            stats = WriteStats()
+            if not stop.is_set():
+                write_chunk(chunk, stats)
+            return stats
+
+        executor = ThreadPoolExecutor(self.write_concurrency, thread_name_prefix="online-write")
+        try:
+            futures = {executor.submit(run, chunk) for chunk in _chunks(records, chunk_size)}
+            while futures:
+                done, futures = wait(futures, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    if future.exception() is not None:
+                        stop.set()
+                        for pending in futures:
+                            pending.cancel()
+                        raise future.exception()  # type: ignore[misc]
+                    stats = future.result()
+                    total.written += stats.written
+                    total.stale += stats.stale
+                    total.write_units += stats.write_units
+                    total.retries += stats.retries
+                    if progress:
+                        progress(stats.written + stats.stale)
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return total
+
+    def _put_newest(self, group: FeatureGroup, table: str, record: OnlineRecord, stats: WriteStats) -> None:
+        item = self.item(group, record)
+        for attempt in range(self.backoff.max_attempts):
+            try:
+                response = self.client.put_item(
+                    TableName=table,
+                    Item=item,
+                    ConditionExpression=NEWEST_WINS,
+                    ExpressionAttributeNames={"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST},
+                    ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
+                    ReturnConsumedCapacity="TOTAL",
+                )
+            except ClientError as error:
+                code = _error_code(error)
+                if code == "ConditionalCheckFailedException":
+                    stats.stale += 1
+                    return
+                if code not in RETRYABLE:
+                    raise OnlineStoreError(
+                        f"feature group '{group.name}': DynamoDB rejected the item of entity {record.key}: {error}"
+                    ) from error
+                last = f"{code} on PutItem"
+            except BotoCoreError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                stats.written += 1
+                stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+                return
+            stats.retries += 1
+            if attempt + 1 < self.backoff.max_attempts:
+                self.backoff.wait(attempt)
+        raise SyncGaveUpError(group.name, f"{last}, {self.backoff.max_attempts} attempts for entity {record.key}")
+
+    def _write_batched(
+        self, group: FeatureGroup, table: str, chunk: Sequence[OnlineRecord], lease: GroupLease, stats: WriteStats
+    ) -> None:
+        names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
+        request = {
+            table: {
+                "Keys": [{KEY: {"S": record.key}} for record in chunk],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+                "ConsistentRead": True,
+            }
+        }
+        stored = {
+            item[KEY]["S"]: (int(item[EVENT_TIME]["N"]), int(item[COMPUTED_AT]["N"]), item[DIGEST]["S"])
+            for item in self._batch_get(group.name, request)
+        }
+        newer = []
+        for record in chunk:
+            version = stored.get(record.key)
+            event_time, computed_at = to_micros(record.event_time), to_micros(record.computed_at)
+            if (
+                version is None
+                or version[0] < event_time
+                or (version[0] == event_time and version[1] < computed_at and version[2] != record.digest)
+            ):
+                newer.append(record)
+            else:
+                stats.stale += 1
+        for start in range(0, len(newer), BATCH_WRITE_LIMIT):
+            items = [self.item(group, record) for record in newer[start : start + BATCH_WRITE_LIMIT]]
+            self._batch_write(group.name, table, items, lease, stats)
+
+    def _batch_write(
+        self, group: str, table: str, items: list[dict[str, Any]], lease: GroupLease, stats: WriteStats
+    ) -> None:
+        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+        for attempt in range(self.backoff.max_attempts):
+            lease.check()
+            try:
+                response = self.client.batch_write_item(RequestItems={table: pending}, ReturnConsumedCapacity="TOTAL")
+            except ClientError as error:
+                code = _error_code(error)
+                if code not in RETRYABLE:
+                    raise OnlineStoreError(f"feature group '{group}': BatchWriteItem failed: {error}") from error
+                last = f"{code} on BatchWriteItem"
+            except BotoCoreError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                for consumed in response.get("ConsumedCapacity", []):
+                    stats.write_units += float(consumed.get("CapacityUnits", 0.0))
+                unprocessed = (response.get("UnprocessedItems") or {}).get(table, [])
+                stats.written += len(pending) - len(unprocessed)
+                if not unprocessed:
+                    return
+                pending = unprocessed
+                last = f"{len(pending)} UnprocessedItems"
+            stats.retries += 1
+            if attempt + 1 < self.backoff.max_attempts:
+                self.backoff.wait(attempt)
+        raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts")
+
+    # --- reads ---
+
+    def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:
+        codec = self._codec(group)
+        table = self.table_name(group.name)
+        names = {"#k": KEY, "#t": EVENT_TIME, "#x": EXPIRES_AT}
+        for index, feature in enumerate(features):
+            names[f"#f{index}"] = feature
+        projection = ", ".join(names)
+        found: dict[str, StoredRow] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request = {
+                table: {
+                    "Keys": [{KEY: {"S": key}} for key in unique[start : start + BATCH_GET_LIMIT]],
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
+                }
+            }
+            for item in self._batch_get(group.name, request):
+                found[item[KEY]["S"]] = StoredRow(
+                    event_time=from_micros(int(item[EVENT_TIME]["N"])),
+                    expires_at=from_micros(int(item[EXPIRES_AT]["N"]) * 1_000_000),
+                    values={
+                        name: from_dynamodb(item[name], codec.types[name]) if name in item else None
+                        for name in features
+                    },
+                )
+        return [found.get(key) for key in keys]
+
+    def _batch_get(self, group: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        attempt = 0
+        while request:
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except ClientError as error:
+                code = _error_code(error)
+                if code == "ResourceNotFoundException":
+                    return
+                if code not in RETRYABLE:
+                    raise OnlineStoreError(f"feature group '{group}': BatchGetItem failed: {error}") from error
+                problem = code
+            except BotoCoreError as error:
+                problem = f"{type(error).__name__}: {error}"
+            else:
+                for items in response.get("Responses", {}).values():
+                    yield from items
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    return
+                problem = "UnprocessedKeys"
+            if attempt + 1 >= self.backoff.max_attempts:
+                raise OnlineStoreError(
+                    f"feature group '{group}': BatchGetItem still failing after {attempt + 1} attempts "
+                    f"({problem}); retry later"
+                )
+            self.backoff.wait(attempt)
+            attempt += 1
+
+    # --- markers ---
+
+    def _markers_table(self) -> str:
+        table = self.table_prefix + MARKERS_SUFFIX
+        self.ensure_table(table, key="group_name", ttl_attribute=None)
+        return table
+
+    def get_marker(self, group: str) -> datetime | None:
+        response = self.client.get_item(
+            TableName=self._markers_table(), Key={"group_name": {"S": group}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return datetime.fromisoformat(item["marker"]["S"]) if item else None
+
+    def set_marker(self, group: str, marker: datetime | None) -> None:
+        table = self._markers_table()
+        if marker is None:
+            self.client.delete_item(TableName=table, Key={"group_name": {"S": group}})
+            return
+        self.client.put_item(
+            TableName=table,
+            Item={"group_name": {"S": group}, "marker": {"S": marker.isoformat(timespec="microseconds")}},
+        )
+
+    def drop(self, group: str) -> bool:
+        table = self.table_name(group)
+        self.set_marker(group, None)
+        self._ready_tables.discard(table)
+        try:
+            self.client.delete_table(TableName=table)
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return False
+            raise OnlineStoreError(f"cannot delete DynamoDB table {table}: {error}") from error
+        return True
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _chunks(records: Sequence[OnlineRecord], size: int) -> Iterator[Sequence[OnlineRecord]]:
+    for start in range(0, len(records), size):
+        yield records[start : start + size]

@@ -1,0 +1,140 @@
+"""The online store interface: the latest values per entity of each online feature group.
+
+Two backends implement it with the same semantics: `SqliteOnlineStore` (the embedded default, one file)
+and `DynamoDBOnlineStore` (one on-demand table per group). Both are newest-wins: a record replaces the
+stored one only when its event time is later, or equal with a later computed_at and other values (a
+backfill changed the logic); an older, replayed or identical record is skipped and counted as stale.
+Expiry is stored with each record; readers treat a record whose `expires_at` has passed as missing
+(DynamoDB deletes expired items lazily).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from featurestore.contract import FeatureGroup
+from featurestore.settings import OnlineSettings
+from featurestore.value_codec import ValueType, digest, to_json, value_type
+
+EPOCH = datetime(1970, 1, 1)
+# Attribute names of an item's bookkeeping; features may not use them.
+RESERVED_NAMES = frozenset({"_key", "_event_time", "_computed_at", "_digest", "_expires_at"})
+
+
+def to_micros(value: datetime) -> int:
+    return (value - EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + value * _MICROSECOND
+
+
+_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1) - EPOCH
+
+
+@dataclass(frozen=True)
+class OnlineRecord:
+    """One entity's latest row, ready to write: `key` from key_encoding, times naive UTC.
+
+    (event_time, computed_at) orders versions: a later event time wins; at the same event time, the row a
+    later dbt run wrote (a backfill) wins if its values differ (`digest`)."""
+
+    key: str
+    event_time: datetime
+    computed_at: datetime
+    expires_at: datetime
+    values: Mapping[str, Any]
+    digest: str
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    event_time: datetime
+    expires_at: datetime
+    values: Mapping[str, Any]
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+
+@dataclass
+class WriteStats:
+    written: int = 0
+    stale: int = 0
+    write_units: float = 0.0
+    retries: int = 0
+
+
+ProgressCallback = Callable[[int], None]
+
+
+class OnlineStore(Protocol):
+    def write(
+        self, group: FeatureGroup, records: Sequence[OnlineRecord], progress: ProgressCallback | None = None
+    ) -> WriteStats:
+        """Write newest-wins; returns only once every record is confirmed written or skipped as stale.
+
+        Raises SyncGaveUpError when retries of throttling or unprocessed items are exhausted."""
+        ...
+
+    def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:
+        """The stored rows for `keys` (encoded), in order, with only `features`; None where absent."""
+        ...
+
+    def get_marker(self, group: str) -> datetime | None:
+        """The largest computed_at the last successful sync of `group` read; None: never synced."""
+        ...
+
+    def set_marker(self, group: str, marker: datetime | None) -> None:
+        """Record (or with None, forget) the sync marker of `group`."""
+        ...
+
+    def drop(self, group: str) -> bool:
+        """Delete the group's stored values and marker; False when there was nothing."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class GroupCodec:
+    """What both backends need of a group: its feature types, and records built from offline rows."""
+
+    def __init__(self, group: FeatureGroup) -> None:
+        self.group = group
+        self.types: dict[str, ValueType] = {f.name: value_type(f.data_type) for f in group.features}
+        clash = RESERVED_NAMES & set(self.types)
+        if clash:
+            from featurestore.errors import ContractError
+
+            raise ContractError(group.name, "columns", f"{sorted(clash)} are reserved by the online store; rename")
+
+    def record(
+        self, key: str, event_time: datetime, values: Mapping[str, Any], computed_at: datetime = EPOCH
+    ) -> OnlineRecord:
+        json_values = [to_json(values[name], vtype) for name, vtype in self.types.items()]
+        return OnlineRecord(
+            key=key,
+            event_time=event_time,
+            computed_at=computed_at,
+            expires_at=event_time + self.group.ttl,
+            values=values,
+            digest=digest(json_values),
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_online_store(settings: OnlineSettings) -> OnlineStore:
+    """The backend the settings name, opened (the DynamoDB client is built here, tables on first sync)."""
+    if settings.backend == "dynamodb":
+        from featurestore.dynamodb_online_store import DynamoDBOnlineStore
+
+        return DynamoDBOnlineStore.from_settings(settings)
+    from featurestore.sqlite_online_store import SqliteOnlineStore
+
+    return SqliteOnlineStore(settings.sqlite_path)

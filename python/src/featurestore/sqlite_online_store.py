@@ -1,0 +1,169 @@
+"""The embedded online store: one sqlite file, one table per feature group.
+
+Table `fg_<group>`: key (the encoded entity key, primary key), event_time, computed_at and expires_at
+(microseconds since the epoch, UTC), digest (of the values), vals (the feature values as one JSON
+object). Newest-wins is one upsert whose update only happens when the new row is later, or as late but
+from a later dbt run with another digest; sqlite's row count then tells written from stale. Sync markers
+live in the table `_sync_markers` of the same file, and are committed in their own transaction after the
+records' (WAL mode; a concurrent sync waits on the file lock).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from featurestore.contract import FeatureGroup
+from featurestore.errors import OnlineStoreError
+from featurestore.online_store import (
+    GroupCodec,
+    OnlineRecord,
+    ProgressCallback,
+    StoredRow,
+    WriteStats,
+    from_micros,
+    to_micros,
+)
+from featurestore.value_codec import from_json, to_json
+
+_CHUNK = 5000
+
+
+def _table(group: str) -> str:
+    return '"fg_' + group.replace('"', '""') + '"'
+
+
+class SqliteOnlineStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by threads (serving fetches groups concurrently), guarded by a lock.
+            self._connection = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            self._connection.execute("pragma journal_mode=wal")
+            self._connection.execute("pragma synchronous=normal")
+            self._connection.execute(
+                "create table if not exists _sync_markers (group_name text primary key, marker text not null)"
+            )
+        except sqlite3.Error as error:
+            raise OnlineStoreError(f"cannot open the sqlite online store at {path}: {error}") from error
+        self._lock = threading.Lock()
+        self._codecs: dict[str, GroupCodec] = {}
+
+    def _codec(self, group: FeatureGroup) -> GroupCodec:
+        codec = self._codecs.get(group.name)
+        if codec is None or codec.group != group:
+            codec = self._codecs[group.name] = GroupCodec(group)
+        return codec
+
+    def _ensure_table(self, group: str) -> None:
+        self._connection.execute(
+            f"create table if not exists {_table(group)} (key text primary key, event_time integer not null, "
+            "computed_at integer not null, expires_at integer not null, digest text not null, "
+            "vals text not null) without rowid"
+        )
+
+    def write(
+        self, group: FeatureGroup, records: Sequence[OnlineRecord], progress: ProgressCallback | None = None
+    ) -> WriteStats:
+        codec = self._codec(group)
+        table = _table(group.name)
+        stats = WriteStats()
+        upsert = (
+            f"insert into {table} as stored (key, event_time, computed_at, expires_at, digest, vals) "
+            "values (?, ?, ?, ?, ?, ?) "
+            "on conflict (key) do update set event_time = excluded.event_time, computed_at = excluded.computed_at, "
+            "expires_at = excluded.expires_at, digest = excluded.digest, vals = excluded.vals "
+            "where excluded.event_time > stored.event_time "
+            "or (excluded.event_time = stored.event_time and excluded.computed_at > stored.computed_at "
+            "and excluded.digest <> stored.digest)"
+        )
+        with self._lock:
+            self._ensure_table(group.name)
+            for start in range(0, len(records), _CHUNK):
+                chunk = records[start : start + _CHUNK]
+                rows = [
+                    (
+                        r.key,
+                        to_micros(r.event_time),
+                        to_micros(r.computed_at),
+                        to_micros(r.expires_at),
+                        r.digest,
+                        json.dumps(
+                            {name: to_json(r.values[name], vtype) for name, vtype in codec.types.items()},
+                            separators=(",", ":"),
+                        ),
+                    )
+                    for r in chunk
+                ]
+                try:
+                    self._connection.execute("begin immediate")
+                    cursor = self._connection.executemany(upsert, rows)
+                    written = cursor.rowcount
+                    self._connection.execute("commit")
+                except sqlite3.Error as error:
+                    if self._connection.in_transaction:
+                        self._connection.execute("rollback")
+                    raise OnlineStoreError(f"writing feature group '{group.name}' to {self.path}: {error}") from error
+                stats.written += written
+                stats.stale += len(chunk) - written
+                if progress:
+                    progress(len(chunk))
+        return stats
+
+    def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:
+        codec = self._codec(group)
+        found: dict[str, StoredRow] = {}
+        with self._lock:
+            try:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._connection.execute(
+                        f"select key, event_time, expires_at, vals from {_table(group.name)} where key in ({marks})",
+                        chunk,
+                    ).fetchall()
+                    for key, event_time, expires_at, vals in rows:
+                        stored = json.loads(vals)
+                        found[key] = StoredRow(
+                            event_time=from_micros(event_time),
+                            expires_at=from_micros(expires_at),
+                            values={name: from_json(stored.get(name), codec.types[name]) for name in features},
+                        )
+            except sqlite3.OperationalError as error:
+                if "no such table" in str(error):
+                    return [None] * len(keys)
+                raise OnlineStoreError(f"reading feature group '{group.name}' from {self.path}: {error}") from error
+        return [found.get(key) for key in keys]
+
+    def get_marker(self, group: str) -> datetime | None:
+        with self._lock:
+            row = self._connection.execute("select marker from _sync_markers where group_name = ?", (group,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_marker(self, group: str, marker: datetime | None) -> None:
+        with self._lock:
+            if marker is None:
+                self._connection.execute("delete from _sync_markers where group_name = ?", (group,))
+            else:
+                self._connection.execute(
+                    "insert into _sync_markers (group_name, marker) values (?, ?) "
+                    "on conflict (group_name) do update set marker = excluded.marker",
+                    (group, marker.isoformat(timespec="microseconds")),
+                )
+
+    def drop(self, group: str) -> bool:
+        with self._lock:
+            exists = self._connection.execute(
+                "select 1 from sqlite_master where type = 'table' and name = ?", ("fg_" + group,)
+            ).fetchone()
+            self._connection.execute(f"drop table if exists {_table(group)}")
+            self._connection.execute("delete from _sync_markers where group_name = ?", (group,))
+        return exists is not None
+
+    def close(self) -> None:
+        self._connection.close()

@@ -1,0 +1,156 @@
+"""`FeatureStore`: the library's entry point, a small facade over the modules that do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from featurestore.manifest import FeatureGroupCatalog
+from featurestore.online_store import OnlineStore, open_online_store, utc_now
+from featurestore.serving import OnlineFeatures, get_online_features
+from featurestore.settings import Settings
+from featurestore.sync import GroupSyncSummary, OfflineReader, SyncProgress, sync
+from featurestore.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource
+
+
+class FeatureStore:
+    """Feature groups of one dbt project with their online store::
+
+    with FeatureStore.from_settings(Settings.from_env()) as store:
+        store.get_online_features(["user_engagement:clicks_7d"], [{"user_id": 7}])
+    """
+
+    def __init__(
+        self,
+        catalog: FeatureGroupCatalog,
+        online_store: OnlineStore,
+        *,
+        offline_reader: OfflineReader | None = None,
+        training_sets: TrainingSetSource | None = None,
+        settings: Settings | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.catalog = catalog
+        self.online_store = online_store
+        self.offline_reader = offline_reader
+        self.training_sets = training_sets
+        self.settings = settings
+        self._now = now
+        self._executor: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        offline_reader: OfflineReader | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> FeatureStore:
+        """Groups from the project's manifest, the configured online store, and the offline store of the
+        configured target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
+        from featurestore.dbt_compiler import DbtCompiler
+
+        catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
+        compiler = DbtCompiler(settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir)
+        training_sets: TrainingSetSource
+        if settings.target == "athena":
+            from featurestore.athena_offline_store import AthenaOfflineStore
+            from featurestore.athena_training_sets import AthenaTrainingSets
+
+            athena = settings.athena
+            extra = {"endpoint_url": athena.endpoint_url} if athena.endpoint_url else {}
+            default_reader: OfflineReader = AthenaOfflineStore.from_options(
+                s3_staging_dir=athena.s3_staging_dir, region_name=athena.region, work_group=athena.work_group, **extra
+            )
+            training_sets = AthenaTrainingSets(athena, compiler, catalog)
+        else:
+            from featurestore.offline_store import DuckDBOfflineStore
+            from featurestore.training_sets import LocalTrainingSets
+
+            default_reader = DuckDBOfflineStore(settings.duckdb_path)
+            training_sets = LocalTrainingSets(settings.duckdb_path, compiler, catalog)
+        return cls(
+            catalog,
+            open_online_store(settings.online),
+            offline_reader=offline_reader or default_reader,
+            training_sets=training_sets,
+            settings=settings,
+            now=now or utc_now,
+        )
+
+    @classmethod
+    def from_env(cls, project_dir: Path | None = None) -> FeatureStore:
+        """from_settings(Settings.from_env(project_dir)): the dbt project in `project_dir` (default: the
+        current directory), configured by FEATURESTORE_* variables as the CLI is."""
+        return cls.from_settings(Settings.from_env(project_dir))
+
+    def get_training_set(
+        self,
+        spine: SpineInput,
+        features: Sequence[str],
+        *,
+        spine_time: str,
+        keys: Mapping[str, Mapping[str, str]] | None = None,
+        inclusive: bool = True,
+        ttl: Mapping[str, str] | None = None,
+        full_feature_names: bool = True,
+        as_pandas: bool = False,
+    ) -> Any:
+        """The spine (a pandas DataFrame, a pyarrow Table or a table name) with each of `features`
+        ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join; see
+        docs/training_sets.md. A pyarrow Table in the spine's row order, or a pandas DataFrame."""
+        if self.training_sets is None:
+            raise ValueError("this FeatureStore has no offline store for training sets; use from_settings()")
+        request = TrainingSetRequest(
+            features=list(features),
+            spine_time=spine_time,
+            keys=dict(keys or {}),
+            inclusive=inclusive,
+            ttl=dict(ttl or {}),
+            full_feature_names=full_feature_names,
+        )
+        table = self.training_sets.get(spine, request)
+        return table.to_pandas() if as_pandas else table
+
+    def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:
+        """The latest values of `features` ("group:feature") for each entity row, in request order; a value
+        whose entity is absent or expired is None with status NOT_FOUND or EXPIRED."""
+        if self._executor is None:
+            # Created on first use, owned by this object (closed by close()): groups are fetched in parallel.
+            self._executor = ThreadPoolExecutor(8, thread_name_prefix="online-read")
+        return get_online_features(
+            self.catalog, self.online_store, features, entity_rows, now=self._now, executor=self._executor
+        )
+
+    def sync(
+        self, select: Sequence[str] | None = None, progress: SyncProgress | None = None
+    ) -> Iterable[GroupSyncSummary]:
+        """Sync the selected (default: all online) groups from the offline store; see featurestore.sync."""
+        if self.offline_reader is None:
+            raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
+        overlap = self.settings.online.sync_overlap if self.settings else None
+        return sync(
+            self.catalog,
+            self.offline_reader,
+            self.online_store,
+            select=select,
+            progress=progress,
+            **({"overlap": overlap} if overlap is not None else {}),
+        )
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        self.online_store.close()
+
+    def __enter__(self) -> FeatureStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

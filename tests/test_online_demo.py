@@ -1,0 +1,103 @@
+"""The online store on the real dbt project (generated demo data, DuckDB): the merge's update condition
+keeps `computed_at` on unchanged rows, so a rerun syncs nothing; a range backfill is read but writes
+nothing when its values are unchanged; the CLI syncs and looks up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+from local_project import LocalProject, make_local_project
+
+from featurestore.demo_data import DemoDataConfig, generate_demo_data
+from featurestore.key_encoding import encode_key
+from featurestore.manifest import FeatureGroupCatalog
+from featurestore.offline_store import DuckDBOfflineStore
+from featurestore.settings import OnlineSettings
+from featurestore.sqlite_online_store import SqliteOnlineStore
+from featurestore.sync import sync
+
+pytestmark = [pytest.mark.dbt, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
+    project = make_local_project(tmp_path_factory.mktemp("online_project"))
+    generate_demo_data(DemoDataConfig(users=200, days=3, seed=11), project.root / "raw")
+    result = project.dbt("run", "--select", "+path:models/feature_groups")
+    assert result.returncode == 0, result.stdout[-4000:]
+    yield project
+
+
+def offline_latest(project: LocalProject, relation: str, entity: str, event_time: str) -> dict[str, tuple]:
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
+        rows = connection.sql(
+            f"select {entity}, {event_time}, * exclude ({entity}, {event_time}, computed_at) from {relation} "
+            f"qualify row_number() over (partition by {entity} order by {event_time} desc) = 1"
+        ).fetchall()
+    return {encode_key([row[0]]): (row[1], row[2:]) for row in rows}
+
+
+def test_sync_reruns_and_backfills_on_the_real_project(project: LocalProject) -> None:
+    catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
+    reader = DuckDBOfflineStore(project.duckdb_path)
+    store = SqliteOnlineStore(project.root / "online.sqlite")
+    first = {s.group: s for s in sync(catalog, reader, store)}
+    assert set(first) == {g.name for g in catalog if g.online} == {"user_engagement", "article_popularity"}
+    for name, summary in first.items():
+        group = catalog.get(name)
+        expected = offline_latest(project, group.relation_name, group.entity[0], group.event_time)
+        assert summary.items_written == len(expected) > 50
+        stored = store.read(group, list(expected), list(group.feature_names))
+        for (key, (event_time, values)), found in zip(expected.items(), stored, strict=True):
+            assert found is not None and found.event_time == event_time, key
+            assert tuple(found.values[f] for f in group.feature_names) == values, key
+
+    # An incremental rerun on the same data recomputes hours of rows; none changes, so none is synced.
+    rerun = project.dbt("run", "--select", "path:models/feature_groups")
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    again = {s.group: s for s in sync(catalog, reader, store)}
+    assert {name: (s.rows_read, s.items_written) for name, s in again.items()} == {
+        "user_engagement": (0, 0),
+        "article_popularity": (0, 0),
+    }
+
+    # A range backfill stamps every row of its range; entities whose latest row lies in it are read again,
+    # and skipped online because their values are the same.
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
+        (last_day,) = connection.execute(
+            "select max(cast(effective_at as date)) from main_features.user_engagement"
+        ).fetchone()  # type: ignore[misc]
+    start, end = last_day - dt.timedelta(days=1), last_day + dt.timedelta(days=1)
+    backfill = project.dbt(
+        "run", "--select", "user_engagement", "--vars", f"{{backfill_start: {start}, backfill_end: {end}}}"
+    )
+    assert backfill.returncode == 0, backfill.stdout[-4000:]
+    (after_backfill,) = sync(catalog, reader, store, select=["user_engagement"])
+    assert after_backfill.rows_read > 0
+    assert (after_backfill.items_written, after_backfill.skipped_stale) == (0, after_backfill.rows_read)
+    store.close()
+
+
+def test_cli_sync_and_lookup(project: LocalProject) -> None:
+    env = {**project.env, "FEATURESTORE_SQLITE_PATH": str(project.root / "cli_online.sqlite")}
+    cli = LocalProject(project.root, env, project.target_path, project.duckdb_path)
+    synced = cli.featurestore("sync")
+    assert synced.returncode == 0, synced.stderr
+    assert "user_engagement" in synced.stdout and "full" in synced.stdout
+    assert OnlineSettings.from_env(project.root, env).sqlite_path.is_file()
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
+        (user, at) = connection.execute(
+            "select user_id, effective_at from main_features.user_engagement order by effective_at desc limit 1"
+        ).fetchone()  # type: ignore[misc]
+    shown = cli.featurestore("online", "get", "user_engagement", str(user), "--now", at.isoformat())
+    assert shown.returncode == 0, shown.stderr
+    assert "PRESENT" in shown.stdout and "NOT_FOUND" not in shown.stdout
+    missing = cli.featurestore("online", "get", "user_engagement", "999999", "--now", at.isoformat())
+    assert missing.returncode == 0 and "NOT_FOUND" in missing.stdout
+    unknown = cli.featurestore("online", "get", "user_engagemnt", "1")
+    assert unknown.returncode == 1 and "unknown feature group 'user_engagemnt'" in unknown.stderr
+    dropped = cli.featurestore("online", "drop", "user_engagement", "--yes")
+    assert dropped.returncode == 0 and "dropped" in dropped.stdout
