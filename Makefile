@@ -33,13 +33,14 @@ DEMO_ONLINE_NOW ?= 2026-10-23T00:00:00
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
-.PHONY: help setup demo test lint dbt-build pytest bench bench-online athena-smoke clean
+.PHONY: help setup demo test lint dbt-build pytest bench bench-online bench-pit athena-smoke clean
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
 	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
 	@echo "make bench-online  online store benchmark against dynalite (minutes; docs/benchmarks_online.md)"
+	@echo "make bench-pit  point-in-time join benchmark (about 10 minutes; docs/benchmarks.md)"
 	@echo "make athena-smoke  build the demo on a real AWS account (needs credentials; see docs/athena.md)"
 	@echo "make clean  remove generated data, dbt artifacts and the virtualenv"
 
@@ -71,6 +72,9 @@ demo: dbt-build
 	$(BIN)/featurestore validate
 	$(BIN)/featurestore show user_engagement --as-of $(DEMO_AS_OF) --limit 5
 	$(BIN)/featurestore show article_popularity --as-of $(DEMO_AS_OF) --limit 5
+	$(BIN)/featurestore training-set --spine main_training_sets.impression_click_labels --spine-time shown_at \
+		--features user_engagement:clicks_7d,user_engagement:ctr_24h,article_popularity:ctr_1h,user_category_affinity:click_share_30d \
+		--out target/impression_click_training_set.parquet
 	$(BIN)/featurestore sync
 	$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_ONLINE_NOW)
 
@@ -95,6 +99,11 @@ bench: setup
 BENCH_ONLINE_ENTITIES ?= 100000
 bench-online: setup
 	$(BIN)/python benchmarks/bench_online.py --entities $(BENCH_ONLINE_ENTITIES) --out docs/benchmarks_online.md
+
+# Point-in-time joins: the macro (ASOF, window) against range join + ROW_NUMBER and a bare ASOF, 1M labels x 15M
+# feature rows, then the window method at twice the data (not part of `make test`; about 10 minutes).
+bench-pit: setup
+	$(BIN)/python benchmarks/bench_pit_join.py --work-dir $(BENCH_DIR)-pit --out $(BENCH_DIR)-pit/results.md
 
 # A smoke test on a real AWS account, never run by CI: loads the demo's raw data into S3 and Glue, builds
 # everything on Athena with all tests, runs one micro-batch, and prints the data each step scanned.
