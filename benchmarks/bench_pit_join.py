@@ -56,7 +56,7 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def generate(path: Path, spine_rows: int, feature_rows: int, seed: int = 7) -> None:
+def generate(path: Path, spine_rows: int, feature_rows: int, seed: int = 7, denser: int = 1) -> None:
     """Spine and feature tables in a fresh DuckDB file, as dense per entity as the demo's feature groups.
 
     The demo (`make demo`) has about 7 user_engagement rows per user per day and about 180 article_popularity
@@ -66,7 +66,8 @@ def generate(path: Path, spine_rows: int, feature_rows: int, seed: int = 7) -> N
     skew (a few very active users, a few hot articles).
     """
     path.unlink(missing_ok=True)
-    users, articles = max(1000, feature_rows // 380), max(200, feature_rows // 600)
+    # `denser` divides the entity counts: the same rows over fewer entities, i.e. longer histories each.
+    users, articles = max(1000, feature_rows // 380 // denser), max(200, feature_rows // 600 // denser)
     seconds, life = DAYS * 86400, 2 * 86400
     skewed = "cast(floor(pow(random(), 2) * {n}) as bigint)"
     with duckdb.connect(str(path)) as db:
@@ -126,6 +127,16 @@ def generate(path: Path, spine_rows: int, feature_rows: int, seed: int = 7) -> N
             for name in [SPINE, *(f"main_features.{group}" for group in GROUPS)]
         }
     log(f"generated {counts}")
+
+
+def rows_per_entity(database: Path) -> dict[str, float]:
+    with duckdb.connect(str(database), read_only=True) as db:
+        return {
+            group: db.execute(
+                f"select count(*) / count(distinct ({', '.join(entity)})) from main_features.{group}"
+            ).fetchone()[0]
+            for group, (entity, _, _, _) in GROUPS.items()
+        }
 
 
 def macro_sql(compiler: DbtCompiler, method: str, bounds: tuple[str, str]) -> str:
@@ -245,6 +256,12 @@ def main() -> None:
     parser.add_argument("--scales", default="1,2", help="data multipliers; the window method runs at each")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--skip-range-join", action="store_true", help="the baseline can take many minutes")
+    parser.add_argument(
+        "--denser",
+        type=int,
+        default=4,
+        help="also run ASOF, hand ASOF and the range join at 1x with this many times fewer entities (0: skip)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -303,12 +320,49 @@ def main() -> None:
         if scale == 1:
             asof, hand = results["macro_asof"]["seconds"], results["hand_asof"]["seconds"]
             lines.append("")
+            lines.append(
+                "Feature rows per entity at 1x: "
+                + ", ".join(f"{group} {rows:,.0f}" for group, rows in rows_per_entity(database).items())
+            )
             lines.append(f"macro_asof / hand_asof = {asof / hand:.2f}x (goal: within 1.3x)")
             if "range_join" in results:
                 lines.append(
                     f"range_join / macro_asof = {results['range_join']['seconds'] / asof:.1f}x (goal: at least 10x)"
                 )
             lines.append("")
+    if args.denser > 1:
+        database = args.work_dir / f"denser{args.denser}" / "featurestore.duckdb"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        log(f"denser x{args.denser}: generating")
+        generate(database, args.spine_rows, args.feature_rows, denser=args.denser)
+        with duckdb.connect(str(database), read_only=True) as db:
+            low, high = db.execute(f"select min(shown_at), max(shown_at) from {SPINE}").fetchone()
+        per_entity = rows_per_entity(database)
+        methods = {"macro_asof": macro_sql(compiler, "asof", (str(low), str(high))), "hand_asof": hand_asof_sql()}
+        if not args.skip_range_join:
+            methods["range_join"] = range_join_sql()
+        results = {}
+        for name, sql in methods.items():
+            log(f"denser: {name} ...")
+            results[name] = measure(database, sql, name, database.parent, args.threads)
+        differences = compare(database, list(results))
+        lines.append("")
+        lines.append(
+            f"The same at 1x with {args.denser} times fewer entities (feature rows per entity: "
+            + ", ".join(f"{group} {rows:,.0f}" for group, rows in per_entity.items())
+            + "):"
+        )
+        lines.append("")
+        lines.append("| method | wall | peak RSS | rows differing from macro_asof |")
+        lines.append("| --- | --- | --- | --- |")
+        for name, result in results.items():
+            lines.append(
+                f"| {name} | {result['seconds']:.1f} s | {result['peak_gb']:.2f} GB | {differences.get(name, '-')} |"
+            )
+        if "range_join" in results:
+            ratio = results["range_join"]["seconds"] / results["macro_asof"]["seconds"]
+            lines.append("")
+            lines.append(f"range_join / macro_asof = {ratio:.1f}x")
     if 1 in window_times and 2 in window_times:
         lines.append(f"macro_window at 2x / at 1x = {window_times[2] / window_times[1]:.2f}x (goal: within 2.3x)")
     lines.append(f"\nLoad average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
