@@ -8,7 +8,9 @@ For each history size (raw impressions + reactions) the script
 2. builds the feature groups from an empty DuckDB file (`dbt run --select +path:models/feature_groups
    --full-refresh`) and reports events per second;
 3. appends `--batches` micro-batches of `--batch-minutes` of new events right after the data's newest event
-   and times the incremental `dbt run --select path:models/feature_groups` after each (median reported);
+   and times the micro-batch `dbt run --select config.materialized:incremental` (the incremental staging
+   tables, then the feature groups) after each (median reported), after `--warmup-batches` untimed ones
+   so that every size is measured at steady state, not on the first runs after a full refresh;
 4. times dbt's own start-up (a run that selects nothing) so the incremental time can be read net of it;
 5. optionally (`--with-backfill`) times a range backfill of the last `--backfill-days` days.
 
@@ -47,6 +49,9 @@ from featurestore.demo_data import DemoDataConfig, generate_demo_data
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FEATURE_GROUPS = "path:models/feature_groups"
+# What a scheduled micro-batch runs: the incremental staging tables and the feature groups they feed.
+MICRO_BATCH = "config.materialized:incremental"
+STAGING_TABLES = ("stg_news__impressions", "stg_news__reactions")
 # Raw events (impressions + reactions, dirty rows included) per user per day with the generator's default
 # rates, measured on 30-day histories (67.1M events for 200k users; 3.1M for 20k users over 14 days).
 # Only used to pick the number of users; the report shows the events actually generated.
@@ -106,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--start", type=datetime.date.fromisoformat, default=datetime.date(2026, 10, 1))
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--batches", type=int, default=3, help="incremental micro-batches per size")
+    parser.add_argument("--batches", type=int, default=3, help="timed incremental micro-batches per size")
+    parser.add_argument(
+        "--warmup-batches", type=int, default=2, help="untimed micro-batches before the timed ones (steady state)"
+    )
     parser.add_argument("--batch-minutes", type=int, default=5, help="event time covered by one micro-batch")
     parser.add_argument("--startup-runs", type=int, default=3, help="no-op dbt runs to time dbt start-up")
     parser.add_argument(
@@ -182,9 +190,11 @@ class MicroBatcher:
     """Appends micro-batches of new events after the newest one, copied from the history's last minutes.
 
     Batch k holds the events of the last `minutes` before the newest event, shifted forward by k x
-    `minutes`, with ids suffixed so they are new events rather than duplicates. Only rows delivered
-    with the normal pipeline latency (0-10 minutes) are copied: late and clock-skewed rows would land
-    hours or days away from the batch. A reaction to an impression of the copied window points at the
+    `minutes` plus the gap to the history's newest ingestion, with ids suffixed so they are new events rather
+    than duplicates: the generator's late arrivals are ingested days after its newest event, and a real batch
+    is ingested after everything already landed (the staging models read from the newest ingestion on).
+    Only rows delivered with the normal pipeline latency (0-10 minutes) are copied: late and clock-skewed
+    rows would land hours or days away from the batch. A reaction to an impression of the copied window points at the
     copy of that impression; a reaction to an older impression keeps pointing at the original, which
     is what a real stream of reactions to recent impressions looks like.
     """
@@ -203,6 +213,11 @@ class MicroBatcher:
         if newest is None or newest[0] is None:
             raise RuntimeError(f"no impressions under {raw_dir}")
         self.newest: datetime.datetime = newest[0]
+        ingested = self.connection.execute(f"select max(ingested_at) from {imp}").fetchone()
+        last_ingested = max(self.newest, ingested[0] if ingested and ingested[0] else self.newest)
+        # Whole batch lengths, so that batches stay on the 5-minute grain of the template.
+        step = datetime.timedelta(minutes=minutes)
+        self.gap = -((self.newest - last_ingested) // step) * step
         window = f"interval {minutes} minute"
         self.connection.execute(
             f"""
@@ -240,13 +255,14 @@ class MicroBatcher:
             self.connection.execute(f"select count(*) from {name}").fetchone()
             for name in ("template_impressions", "template_reactions")
         ]
-        return BatchTemplate(self.newest, *(row[0] if row else 0 for row in counts))
+        # Batches start after the gap: that is where the new events begin.
+        return BatchTemplate(self.newest + self.gap, *(row[0] if row else 0 for row in counts))
 
     def append(self, k: int) -> None:
-        shift = f"interval {k * self.minutes} minute"
+        shift = f"interval {k * self.minutes + int(self.gap.total_seconds()) // 60} minute"
         suffix = f"-b{k}"
         # The ingestion-date partition of the batch: where an ingestion pipeline would put it.
-        dt = (self.newest + datetime.timedelta(minutes=k * self.minutes)).date().isoformat()
+        dt = (self.newest + self.gap + datetime.timedelta(minutes=k * self.minutes)).date().isoformat()
         target = {}
         for table in ("impressions", "reactions"):
             folder = self.raw_dir / table / f"dt={dt}"
@@ -441,11 +457,13 @@ def bench_size(events: int, args: argparse.Namespace) -> SizeResult:
             template = batcher.template()
             log(f"  micro-batches of {template.events:,} events after {template.newest_event}")
             incremental: list[DbtRun] = []
-            for k in range(1, args.batches + 1):
+            for k in range(1, args.warmup_batches + args.batches + 1):
                 batcher.append(k)
-                run = project.dbt(f"incremental-{k}", "run", "--select", FEATURE_GROUPS)
-                incremental.append(run)
-                log(f"  incremental {k}: {run.seconds:.1f} s")
+                warmup = k <= args.warmup_batches
+                run = project.dbt(f"{'warmup' if warmup else 'incremental'}-{k}", "run", "--select", MICRO_BATCH)
+                if not warmup:
+                    incremental.append(run)
+                log(f"  {'warm-up' if warmup else 'incremental'} {k}: {run.seconds:.1f} s")
         finally:
             batcher.close()
 
@@ -477,7 +495,7 @@ def bench_size(events: int, args: argparse.Namespace) -> SizeResult:
 
 def _backfill_range(newest: datetime.datetime, args: argparse.Namespace) -> tuple[str, str]:
     # The last `backfill_days` whole days up to and including the day of the newest micro-batch.
-    last_batch = newest + datetime.timedelta(minutes=args.batches * args.batch_minutes)
+    last_batch = newest + datetime.timedelta(minutes=(args.warmup_batches + args.batches) * args.batch_minutes)
     end = last_batch.date() + datetime.timedelta(days=1)
     return (end - datetime.timedelta(days=args.backfill_days)).isoformat(), end.isoformat()
 
@@ -567,8 +585,9 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
         "",
         "### Full refresh",
         "",
-        "`dbt run --select +path:models/feature_groups --full-refresh` on an empty DuckDB file (staging views "
-        "and the three feature groups). Wall time of the dbt process; *models* is the span from the first model's "
+        "`dbt run --select +path:models/feature_groups --full-refresh` on an empty DuckDB file (base views, "
+        "incremental staging tables and the three feature groups). "
+        "Wall time of the dbt process; *models* is the span from the first model's "
         "start to the last one's end in `run_results.json`.",
         "",
     ]
@@ -593,9 +612,11 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
         "",
         f"### Incremental micro-batch ({args.batch_minutes} minutes of new events)",
         "",
-        f"After the full refresh, {args.batches} times: append a batch of the newest {args.batch_minutes} "
-        f"minutes' events, shifted {args.batch_minutes} minutes forward with new ids, then `dbt run --select "
-        "path:models/feature_groups`. The history ends around midnight UTC, a quiet hour, so a batch holds about "
+        f"After the full refresh and {args.warmup_batches} untimed warm-up batches, {args.batches} times: append a "
+        f"batch of the newest {args.batch_minutes} minutes' events, shifted {args.batch_minutes} minutes forward "
+        f"with new ids, then `dbt run --select {MICRO_BATCH}` (the staging tables, then the feature groups). "
+        "*staging* is the two staging models' `execution_time`. "
+        "The history ends around midnight UTC, a quiet hour, so a batch holds about "
         "0.6x the day's average 5-minute volume. Times are medians of the runs. *dbt start-up* is the median of "
         f"{args.startup_runs} runs that select nothing (process start, project load from the partial-parse "
         "cache, graph), so *net* = wall - start-up is the run's own work; *models* is the run_results span. "
@@ -606,6 +627,9 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
     for r in results:
         walls = [run.seconds for run in r.incremental]
         model = r.incremental_model_median
+        staging = statistics.median(
+            sum(run.per_model.get(name, 0.0) for name in STAGING_TABLES) for run in r.incremental
+        )
         rows.append(
             [
                 r.label,
@@ -614,6 +638,7 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
                 f"{r.startup_median:.1f} s",
                 f"{r.incremental_net:.1f} s",
                 f"{model:.1f} s" if model is not None else "-",
+                f"{staging:.1f} s",
                 f"{r.incremental_median / base.incremental_median:.2f}x",
                 f"{r.incremental_net / base.incremental_net:.2f}x" if base.incremental_net > 0 else "-",
                 _mb(max(run.peak_rss_mb for run in r.incremental)),
@@ -627,6 +652,7 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
             "dbt start-up",
             "net",
             "models",
+            "staging",
             "wall vs smallest",
             "net vs smallest",
             "peak RSS",
@@ -643,16 +669,18 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
             f"{ratio:.2f}x, {verdict}.",
         ]
 
-    groups = sorted(
-        {name for r in results for name in r.full_refresh.per_model if not name.startswith(("base_", "stg_"))}
-    )
+    groups = [
+        *STAGING_TABLES,
+        *sorted({name for r in results for name in r.full_refresh.per_model if not name.startswith(("base_", "stg_"))}),
+    ]
     if groups:
         lines += [
             "",
-            "### Per feature group",
+            "### Per model",
             "",
-            "Each model's `execution_time` from `run_results.json` (full refresh; median of the incremental runs). "
-            "The groups run on parallel threads, so they add up to more than the *models* span.",
+            "Each model's `execution_time` from `run_results.json` (full refresh; median of the incremental runs): "
+            "the two staging tables, then the feature groups. The groups run on parallel threads, so they add up to "
+            "more than the *models* span.",
             "",
         ]
         rows = []

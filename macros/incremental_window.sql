@@ -7,7 +7,8 @@
 
     - Full build (first run or --full-refresh): everything, all bounds none.
     - Incremental run: from `lookback_hours` before the newest event already in the table (so late arrivals
-      are picked up), floored to the group's grain; no upper bound.
+      are picked up), floored to the group's grain; no upper bound. The newest event is read with
+      newest_value(), which on Athena reads only recent partitions of the table.
     - Range backfill (`--vars '{backfill_start: ..., backfill_end: ...}'`, ISO dates or times, UTC): exactly
       [backfill_start, backfill_end), which must lie on the group's grain. The post-hook
       delete_stale_backfill_rows() then deletes the range's rows that this run no longer produced.
@@ -56,11 +57,8 @@
         {%- endfor -%}
         {%- do bounds.update({'recompute_from': backfill.start, 'recompute_until': backfill.end}) -%}
     {%- else -%}
-        {%- set result = run_query('select max(' ~ watermark_column ~ ') from ' ~ this) -%}
-        {%- set watermark = result.columns[0].values()[0] if result is not none and result.rows | length > 0 else none -%}
-        {%- if watermark is string -%}
-            {%- set watermark = modules.datetime.datetime.fromisoformat(watermark) -%}
-        {%- endif -%}
+        {#- Bounded to recent partitions on Athena (see newest_value()); never above the true maximum. -#}
+        {%- set watermark = featurestore.newest_value(this, watermark_column, event_time_column) -%}
         {%- if watermark is none -%}
             {{ return(bounds) }}
         {%- endif -%}

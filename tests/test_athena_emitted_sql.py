@@ -62,13 +62,14 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.aws, pytest.mark.dbt, pytest.mark.slow]
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-FEATURE_GROUPS_DIR = PROJECT_DIR / "models" / "feature_groups"
+MODELS_DIR = PROJECT_DIR / "models"
 ATHENA = Dialect.get_or_raise("athena")
 
 # A schema of its own: other modules share the session's moto server, and a feature group table left in
 # the default schema would turn their compiles into incremental ones.
 ATHENA_SCHEMA = "emitted_sql"
 FEATURES_SCHEMA = f"{ATHENA_SCHEMA}_features"
+STAGING_SCHEMA = f"{ATHENA_SCHEMA}_staging"
 DATA_BUCKET = "featurestore-data"
 TMP_SUFFIX = "__dbt_tmp"
 
@@ -78,6 +79,13 @@ LOOKBACK_HOURS = 6  # dbt_project.yml: late_arrival_lookback_hours
 WATERMARK = dt.datetime(2026, 10, 3, 10, 7, 31, 123456)
 BACKFILL_START = dt.datetime(2026, 10, 2)
 BACKFILL_END = dt.datetime(2026, 10, 3)
+# What it answers for the incremental staging models: the newest ingestion already staged, and the oldest event
+# time among the rows of the raw partitions read from the day before it.
+STAGED_UNTIL = dt.datetime(2026, 10, 3, 9, 58, 12, 500000)
+STAGING_DT_FROM = "2026-10-02"
+BATCH_EVENTS_FROM = dt.datetime(2026, 10, 1, 22, 13, 5)
+# newest_value() on Athena first reads only the partitions of the last days before the run's start.
+RECENT_DAYS = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +94,8 @@ class FeatureGroup:
     unique_key: tuple[str, ...]
     watermark_column: str
     grain_seconds: int
+    schema: str = FEATURES_SCHEMA
+    event_time: str = "effective_at"
 
     def incremental_lower_bound(self) -> dt.datetime:
         """recompute_from of an incremental run, computed independently of the macro."""
@@ -103,8 +113,25 @@ FEATURE_GROUPS = (
 EVENT_TIME = "effective_at"
 PARTITIONING = "day(effective_at)"
 
+
+@dataclasses.dataclass(frozen=True)
+class StagingModel:
+    """An incremental staging model: merged on its event id, partitioned by day of its event time."""
+
+    name: str
+    base: str
+    unique_key: tuple[str, ...]
+    event_time: str
+    schema: str = STAGING_SCHEMA
+
+
+STAGING_MODELS = (
+    StagingModel("stg_news__impressions", "base_news__impressions", ("impression_id",), "shown_at"),
+    StagingModel("stg_news__reactions", "base_news__reactions", ("reaction_id",), "reacted_at"),
+)
+
 # Glue types of Athena Iceberg tables for the YAML data types (Glue says `string` for varchar).
-GLUE_TYPES = {"bigint": "bigint", "double": "double", "timestamp": "timestamp", "varchar": "string"}
+GLUE_TYPES = {"bigint": "bigint", "integer": "int", "double": "double", "timestamp": "timestamp", "varchar": "string"}
 
 # dbt's query comment, prepended to every statement: `-- /* {json} */`.
 QUERY_COMMENT = re.compile(r"\A\s*--\s*/\*\s*(\{.*?\})\s*\*/\s*\n", re.DOTALL)
@@ -118,7 +145,18 @@ RENAME_TABLE = re.compile(
     re.IGNORECASE,
 )
 DROP_TABLE = re.compile(r"\Adrop\s+table\s+(?:if\s+exists\s+)?`(?P<schema>\w+)`\.`(?P<table>\w+)`\s*\Z", re.IGNORECASE)
-WATERMARK_QUERY = re.compile(rf"\Aselect\s+max\((?P<column>\w+)\)\s+from\s+{RELATION}\s*\Z", re.IGNORECASE)
+# newest_value(): `select max(col) from t`, first with a literal bound on the partition column.
+WATERMARK_QUERY = re.compile(
+    rf"\Aselect\s+max\((?P<column>\w+)\)\s+from\s+{RELATION}"
+    r"(?:\s+where\s+(?P<partition_column>\w+)\s*>=\s*timestamp\s+'(?P<since>[^']+)')?\s*\Z",
+    re.IGNORECASE,
+)
+# staging_batch(): the oldest event time in the raw partitions a staging run reads.
+BATCH_QUERY = re.compile(
+    rf"\Aselect\s+min\((?P<column>\w+)\)\s+from\s+{RELATION}\s+where\s+rejection_reason\s+is\s+null"
+    r"\s+and\s+dt\s*>=\s*'(?P<dt_from>[\d-]+)'\s*\Z",
+    re.IGNORECASE,
+)
 
 # Statements Athena accepts that sqlglot's athena dialect does not parse. Each must match its pattern in
 # full; anything else sqlglot cannot parse is a failure. dbt-athena emits these only when configured
@@ -161,15 +199,20 @@ def split_query_comment(raw: str) -> tuple[str | None, str]:
     return node_id, raw[match.end() :].strip()
 
 
+def model_yaml(model: str) -> Path:
+    (path,) = MODELS_DIR.rglob(f"{model}.yml")
+    return path
+
+
 def model_columns(model: str) -> dict[str, dict[str, str]]:
-    """Columns of a feature group as its YAML declares them: name -> {type, description}."""
-    document = yaml.safe_load((FEATURE_GROUPS_DIR / f"{model}.yml").read_text())
+    """Columns of a model as its YAML declares them: name -> {type, description}."""
+    document = yaml.safe_load(model_yaml(model).read_text())
     (node,) = (m for m in document["models"] if m["name"] == model)
     return {c["name"]: {"type": c["data_type"], "description": c.get("description", "")} for c in node["columns"]}
 
 
 def model_description(model: str) -> str:
-    document = yaml.safe_load((FEATURE_GROUPS_DIR / f"{model}.yml").read_text())
+    document = yaml.safe_load(model_yaml(model).read_text())
     (node,) = (m for m in document["models"] if m["name"] == model)
     description: str = node["description"]
     return description
@@ -222,15 +265,20 @@ class AthenaCatalogEffects:
         elif match := DROP_TABLE.match(sql):
             self.glue.delete_table(DatabaseName=match["schema"], Name=match["table"])
         elif match := WATERMARK_QUERY.match(sql):
-            # Athena returns the column labels as the first row of a SELECT's results.
-            label = {"VarCharValue": "_col0"}
-            value = {"VarCharValue": self.watermark.strftime("%Y-%m-%d %H:%M:%S.%f")}
-            column = {"Name": "_col0", "Label": "_col0", "Type": "timestamp", "Precision": 3, "Scale": 0}
-            backend.query_results_queue.append(
-                QueryResults(
-                    rows=[{"Data": [label]}, {"Data": [value]}], column_info=[{**column, "Nullable": "UNKNOWN"}]
-                )
-            )
+            staging = match["table"].startswith("stg_")
+            self._answer_timestamp(backend, STAGED_UNTIL if staging else self.watermark)
+        elif BATCH_QUERY.match(sql):
+            self._answer_timestamp(backend, BATCH_EVENTS_FROM)
+
+    @staticmethod
+    def _answer_timestamp(backend: AthenaBackend, answer: dt.datetime) -> None:
+        # Athena returns the column labels as the first row of a SELECT's results.
+        label = {"VarCharValue": "_col0"}
+        value = {"VarCharValue": answer.strftime("%Y-%m-%d %H:%M:%S.%f")}
+        column = {"Name": "_col0", "Label": "_col0", "Type": "timestamp", "Precision": 3, "Scale": 0}
+        backend.query_results_queue.append(
+            QueryResults(rows=[{"Data": [label]}, {"Data": [value]}], column_info=[{**column, "Nullable": "UNKNOWN"}])
+        )
 
     def _create_iceberg_table(self, schema: str, table: str, location: str) -> None:
         model = table.removesuffix(TMP_SUFFIX)
@@ -286,22 +334,25 @@ def runs(athena_env: AthenaEnv, athena_dbt: Dbt, tmp_path_factory: pytest.TempPa
             # Sequential by necessity: each run starts from the catalog the previous one left.
             for name in RUNS:
                 first = len(effects.statements)
-                args = ["run", "--target", "athena", "--select", "path:models/feature_groups", *RUN_ARGS[name]]
+                # The micro-batch selection: the incremental staging tables and the feature groups.
+                args = ["run", "--target", "athena", "--select", "config.materialized:incremental", *RUN_ARGS[name]]
                 result = dbt.run(args, work / name)
                 assert result.ok, result.describe()
                 assert not effects.errors, "\n".join(effects.errors)
                 tables = {
-                    t["Name"]: glue.get_table(DatabaseName=FEATURES_SCHEMA, Name=t["Name"])["Table"]
-                    for t in glue.get_tables(DatabaseName=FEATURES_SCHEMA)["TableList"]
+                    t["Name"]: glue.get_table(DatabaseName=schema, Name=t["Name"])["Table"]
+                    for schema in (FEATURES_SCHEMA, STAGING_SCHEMA)
+                    for t in glue.get_tables(DatabaseName=schema)["TableList"]
                 }
                 results[name] = Run(name, result, tuple(effects.statements[first:]), tables)
             yield results
         finally:
             databases = {d["Name"] for d in glue.get_databases()["DatabaseList"]}
-            if FEATURES_SCHEMA in databases:
-                for table in glue.get_tables(DatabaseName=FEATURES_SCHEMA)["TableList"]:
-                    glue.delete_table(DatabaseName=FEATURES_SCHEMA, Name=table["Name"])
-                glue.delete_database(Name=FEATURES_SCHEMA)
+            for schema in (FEATURES_SCHEMA, STAGING_SCHEMA):
+                if schema in databases:
+                    for table in glue.get_tables(DatabaseName=schema)["TableList"]:
+                        glue.delete_table(DatabaseName=schema, Name=table["Name"])
+                    glue.delete_database(Name=schema)
 
 
 # --- checks, as functions of a statement's text so the harness itself can be tested on doctored input ---
@@ -379,14 +430,16 @@ def bound_problems(
     return problems
 
 
-def merge_problems(sql: str, group: FeatureGroup, lower: dt.datetime, upper: dt.datetime | None) -> list[str]:
+def merge_problems(
+    sql: str, group: FeatureGroup | StagingModel, lower: dt.datetime, upper: dt.datetime | None
+) -> list[str]:
     """What is wrong with the MERGE of an incremental run or backfill of `group`; [] when nothing."""
     merge = sqlglot.parse_one(sql, read="athena")
     if not isinstance(merge, exp.Merge):
         return [f"not a MERGE: {type(merge).__name__}"]
     problems = []
     target, source = merge.this, merge.args["using"]
-    if (target.name, target.db, target.alias) != (group.name, FEATURES_SCHEMA, "target"):
+    if (target.name, target.db, target.alias) != (group.name, group.schema, "target"):
         problems.append(f"target is {target.sql('athena')}")
     if (source.name, source.alias) != (group.name + TMP_SUFFIX, "src"):
         problems.append(f"source is {source.sql('athena')}")
@@ -400,7 +453,7 @@ def merge_problems(sql: str, group: FeatureGroup, lower: dt.datetime, upper: dt.
     }
     if keys != set(group.unique_key):
         problems.append(f"joins on {sorted(keys)}, unique key is {list(group.unique_key)}")
-    problems += bound_problems(on, "target", EVENT_TIME, lower, upper)
+    problems += bound_problems(on, "target", group.event_time, lower, upper)
     whens = merge.args["whens"].expressions
     kinds = [(bool(w.args.get("matched")), type(w.args.get("then")).__name__) for w in whens]
     if kinds != [(True, "Update"), (False, "Insert")]:
@@ -479,11 +532,17 @@ def only(statements: Sequence[Statement], pattern: str, what: str) -> Statement:
     return matching[0]
 
 
-def ctas_of(statements: Sequence[Statement], table: str) -> Statement:
-    return only(statements, rf'create\s+table\s+"awsdatacatalog"\."{FEATURES_SCHEMA}"\."{table}"\s', f"CTAS of {table}")
+def ctas_of(statements: Sequence[Statement], table: str, schema: str = FEATURES_SCHEMA) -> Statement:
+    return only(statements, rf'create\s+table\s+"awsdatacatalog"\."{schema}"\."{table}"\s', f"CTAS of {table}")
 
 
-def ctas_problems(sql: str, table: str, location_table: str, partitioning: str | None = PARTITIONING) -> list[str]:
+def ctas_problems(
+    sql: str,
+    table: str,
+    location_table: str,
+    partitioning: str | None = PARTITIONING,
+    schema: str = FEATURES_SCHEMA,
+) -> list[str]:
     """An Iceberg CTAS partitioned as given, at a fresh uuid-suffixed S3 location."""
     create, properties = ctas_properties(sql)
     problems = []
@@ -501,13 +560,45 @@ def ctas_problems(sql: str, table: str, location_table: str, partitioning: str |
         problems.append(f"partitioning is {values.get('partitioning')}, expected {partitioning}")
     if values.get("format") != "parquet":
         problems.append(f"format is {values.get('format')}")
-    location = rf"s3://{DATA_BUCKET}/{FEATURES_SCHEMA}/{location_table}/{UUID}"
+    location = rf"s3://{DATA_BUCKET}/{schema}/{location_table}/{UUID}"
     if not re.fullmatch(location, values.get("location", "")):
         problems.append(f"location {values.get('location')} is not {location}")
     return problems
 
 
+def recent_watermark_problems(sql: str, column: str, partition_column: str) -> list[str]:
+    """newest_value()'s first query: max(column) over the partitions since a literal day a few days before the
+    run (the run may have started the day before this check)."""
+    match = WATERMARK_QUERY.match(sql)
+    if match is None:
+        return [f"not a watermark query: {sql[:200]}"]
+    problems = []
+    if match["column"] != column:
+        problems.append(f"reads max({match['column']}), expected max({column})")
+    if match["partition_column"] != partition_column or match["since"] is None:
+        problems.append(f"not bounded by a literal on {partition_column}: {sql}")
+        return problems
+    today = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    expected = {
+        dt.datetime(day.year, day.month, day.day) - dt.timedelta(days=RECENT_DAYS)
+        for day in (today, today - dt.timedelta(days=1))
+    }
+    if dt.datetime.fromisoformat(match["since"]) not in expected:
+        problems.append(f"bound {match['since']} is not {RECENT_DAYS} days before the run's day")
+    return problems
+
+
 # --- the harness on known input: it must be able to fail ---
+
+
+def test_watermark_check_accepts_a_bounded_query_and_flags_an_unbounded_one() -> None:
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%d 00:00:00")
+    relation = f'"awsdatacatalog"."{FEATURES_SCHEMA}"."user_engagement"'
+    bounded = f"select max(last_active_at) from {relation} where effective_at >= timestamp '{since}'"
+    assert recent_watermark_problems(bounded, "last_active_at", "effective_at") == []
+    assert recent_watermark_problems(bounded.split(" where ")[0], "last_active_at", "effective_at")
+    assert recent_watermark_problems(bounded.replace(since[:4], "1999"), "last_active_at", "effective_at")
+
 
 GOOD_MERGE = f"""merge into "awsdatacatalog"."{FEATURES_SCHEMA}"."user_engagement" as target
 using "awsdatacatalog"."{FEATURES_SCHEMA}"."user_engagement__dbt_tmp" as src
@@ -603,9 +694,10 @@ def test_first_build_is_an_iceberg_ctas(runs: dict[str, Run], group: FeatureGrou
 @pytest.mark.parametrize("group", FEATURE_GROUPS, ids=GROUP_IDS)
 def test_incremental_run_merges_with_a_literal_lower_bound(runs: dict[str, Run], group: FeatureGroup) -> None:
     statements = runs["incremental"].of(group.name)
-    # The watermark is read before the query is rendered, from the target table itself.
+    # The watermark is read before the query is rendered, from the target table itself, and only from its
+    # recent partitions (the fake answers it, so the whole-table fallback is not needed).
     watermark = only(statements, r"select\s+max\(", "watermark query")
-    assert WATERMARK_QUERY.match(watermark.sql)["column"] == group.watermark_column  # type: ignore[index]
+    assert recent_watermark_problems(watermark.sql, group.watermark_column, group.event_time) == []
     tmp = ctas_of(statements, group.name + TMP_SUFFIX)
     # dbt-athena creates temporary tables unpartitioned (only the MERGE's target is).
     assert ctas_problems(tmp.sql, group.name + TMP_SUFFIX, group.name + TMP_SUFFIX, partitioning=None) == []
@@ -677,3 +769,70 @@ def test_descriptions_are_persisted_to_glue(runs: dict[str, Run], group: Feature
     assert words(table.get("Description", "")) == words(model_description(group.name))
     comments = {c["Name"]: words(c.get("Comment", "")) for c in table["StorageDescriptor"]["Columns"]}
     assert comments == {name: words(c["description"]) for name, c in model_columns(group.name).items()}
+
+
+# --- the incremental staging models ---
+
+STAGING_IDS = [m.name for m in STAGING_MODELS]
+
+
+@pytest.mark.parametrize("model", STAGING_MODELS, ids=STAGING_IDS)
+def test_staging_first_build_is_an_iceberg_ctas_over_all_raw_partitions(
+    runs: dict[str, Run], model: StagingModel
+) -> None:
+    statements = runs["first_build"].of(model.name)
+    ctas = ctas_of(statements, model.name, STAGING_SCHEMA)
+    partitioning = f"day({model.event_time})"
+    assert ctas_problems(ctas.sql, model.name, model.name, partitioning, STAGING_SCHEMA) == []
+    assert not re.search(r"\bdt\s*>=", ctas.sql), "a first build reads every raw partition"
+    assert not [s for s in statements if re.match(r"(merge|select\s+(max|min))\b", s.sql, re.IGNORECASE)]
+
+
+@pytest.mark.parametrize("model", STAGING_MODELS, ids=STAGING_IDS)
+def test_staging_micro_batch_reads_new_raw_partitions_and_merges_within_a_literal_bound(
+    runs: dict[str, Run], model: StagingModel
+) -> None:
+    statements = runs["incremental"].of(model.name)
+    # 1. The newest ingestion already staged, from the staging table's recent partitions only.
+    watermark = only(statements, r"select\s+max\(", "watermark query")
+    assert recent_watermark_problems(watermark.sql, "ingested_at", model.event_time) == []
+    # 2. The oldest event time in the raw partitions from the day before it: a literal `dt` bound.
+    batch = only(statements, r"select\s+min\(", "batch query")
+    match = BATCH_QUERY.match(batch.sql)
+    assert match is not None and (match["column"], match["table"]) == (model.event_time, model.base), batch.sql
+    assert match["dt_from"] == STAGING_DT_FROM
+    # 3. The temporary table reads raw rows of those partitions only, and staged ids from the batch's
+    # oldest event time on, both as literals.
+    tmp = ctas_of(statements, model.name + TMP_SUFFIX, STAGING_SCHEMA)
+    select = sqlglot.parse_one(tmp.sql, read="athena").expression
+    reads = {
+        table.name: table.find_ancestor(exp.Select)
+        for table in select.find_all(exp.Table)
+        if table.name in {model.base, model.name}
+    }
+    assert set(reads) == {model.base, model.name}, tmp.sql
+    dt_bounds = [
+        part.right.name
+        for part in flat_conjuncts(reads[model.base].args["where"].this)
+        if isinstance(part, exp.GTE) and isinstance(part.left, exp.Column) and part.left.name == "dt"
+    ]
+    assert dt_bounds == [STAGING_DT_FROM], reads[model.base].sql("athena")
+    staged_where = reads[model.name].args["where"].this
+    assert bound_problems(staged_where, "", model.event_time, BATCH_EVENTS_FROM, None) == []
+    # 4. The MERGE joins on the id and bounds the target by the same literal.
+    merge = only(statements, r"merge\b", "MERGE")
+    order = [statements.index(s) for s in (watermark, batch, tmp, merge)]
+    assert order == sorted(order)
+    assert merge_problems(merge.sql, model, BATCH_EVENTS_FROM, None) == []
+
+
+def test_staging_check_flags_a_merge_without_its_literal_bound() -> None:
+    model = STAGING_MODELS[0]
+    merge = f"""merge into "awsdatacatalog"."{STAGING_SCHEMA}"."{model.name}" as target
+using "awsdatacatalog"."{STAGING_SCHEMA}"."{model.name}__dbt_tmp" as src
+on (target.impression_id = src.impression_id and (target.shown_at >= timestamp '2026-10-01 22:13:05'))
+when matched then update set "user_id" = src."user_id"
+when not matched then insert ("impression_id") values (src."impression_id")"""
+    assert merge_problems(merge, model, BATCH_EVENTS_FROM, None) == []
+    unbounded = merge.replace(" and (target.shown_at >= timestamp '2026-10-01 22:13:05')", "")
+    assert any("expected literal" in p for p in merge_problems(unbounded, model, BATCH_EVENTS_FROM, None))

@@ -1,10 +1,70 @@
+{#- Incremental: each run reads only the raw partitions from the day before the newest ingestion already
+    staged (see staging_batch()), keeps each id's first delivery and merges the ids not staged yet. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='reaction_id',
+    on_schema_change='fail',
+    table_type='iceberg',
+    format='parquet',
+    partitioned_by=(['day(reacted_at)'] if target.type == 'athena' else none),
+    incremental_predicates=[],
+) }}
+
+{%- set batch = featurestore.staging_batch(ref('base_news__reactions'), 'reacted_at') -%}
+
 with
 
 base as (
 
     select * from {{ ref('base_news__reactions') }}
+    where
+        rejection_reason is null
+        {% if batch.dt_from is not none -%}
+        and dt >= '{{ batch.dt_from }}'
+        {%- endif %}
 
 ),
+
+deliveries as (
+
+    select
+        *,
+        row_number() over (partition by reaction_id order by ingested_at, dt) as delivery_number
+    from base
+
+),
+
+first_deliveries as (
+
+    select * from deliveries
+    where delivery_number = 1
+
+),
+
+{% if is_incremental() -%}
+already_staged as (
+
+    select reaction_id from {{ this }}
+    where {{ featurestore.in_time_range('reacted_at', batch.event_time_from) }}
+
+),
+
+new_events as (
+
+    select first_deliveries.*
+    from first_deliveries
+    left join already_staged on first_deliveries.reaction_id = already_staged.reaction_id
+    where already_staged.reaction_id is null
+
+),
+{%- else -%}
+new_events as (
+
+    select * from first_deliveries
+
+),
+{%- endif %}
 
 final as (
 
@@ -17,8 +77,11 @@ final as (
         reaction_kind,
         dwell_seconds,
         ingested_at
-    from base
-    where rejection_reason is null
+    from new_events
+    {#- Stored in event-time order: the feature groups filter on reacted_at, and DuckDB skips the row groups
+        whose min/max lie outside the filter (a full build's window output is in id-hash order). Athena's
+        table is partitioned by day of reacted_at and may ignore this. #}
+    order by reacted_at
 
 )
 

@@ -15,22 +15,9 @@ typed as (
         {{ featurestore.cast_timestamp('shown_at') }} as shown_at,
         cast("position" as integer) as feed_position,
         cast(surface as varchar) as surface,
-        {{ featurestore.cast_timestamp('ingested_at') }} as ingested_at
+        {{ featurestore.cast_timestamp('ingested_at') }} as ingested_at,
+        dt
     from source
-
-),
-
-numbered as (
-
-    select
-        *,
-        {# A second delivery repeats the event time too: partitioning by it lets a time filter downstream
-           reach the raw scan (so a micro-batch does not re-read all history); the same id at another
-           time is not a duplicate, and the unique test on impression_id in staging reports it. #}
-        row_number() over (
-            partition by impression_id, shown_at order by ingested_at
-        ) as delivery_number
-    from typed
 
 ),
 
@@ -44,13 +31,13 @@ final as (
         feed_position,
         surface,
         ingested_at,
+        dt,
         case
             when impression_id is null or user_id is null or article_id is null then 'null_key'
-            when delivery_number > 1 then 'duplicate'
             when shown_at > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'ingested_at') }}
                 then 'future_timestamp'
         end as rejection_reason
-    from numbered
+    from typed
 
 )
 

@@ -16,22 +16,9 @@ typed as (
         {{ featurestore.cast_timestamp('reacted_at') }} as reacted_at,
         cast(kind as varchar) as reaction_kind,
         cast(dwell_seconds as double) as dwell_seconds,
-        {{ featurestore.cast_timestamp('ingested_at') }} as ingested_at
+        {{ featurestore.cast_timestamp('ingested_at') }} as ingested_at,
+        dt
     from source
-
-),
-
-numbered as (
-
-    select
-        *,
-        {# A second delivery repeats the event time too: partitioning by it lets a time filter downstream
-           reach the raw scan (so a micro-batch does not re-read all history); the same id at another
-           time is not a duplicate, and the unique test on reaction_id in staging reports it. #}
-        row_number() over (
-            partition by reaction_id, reacted_at order by ingested_at
-        ) as delivery_number
-    from typed
 
 ),
 
@@ -46,14 +33,14 @@ final as (
         reaction_kind,
         dwell_seconds,
         ingested_at,
+        dt,
         case
             when reaction_id is null or user_id is null or article_id is null then 'null_key'
-            when delivery_number > 1 then 'duplicate'
             when reacted_at > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'ingested_at') }}
                 then 'future_timestamp'
             when reaction_kind not in ('click', 'like', 'comment', 'share') then 'unknown_kind'
         end as rejection_reason
-    from numbered
+    from typed
 
 )
 
