@@ -20,9 +20,8 @@ base as (
     select * from {{ ref('base_news__reactions') }}
     where
         rejection_reason is null
-        {% if batch.dt_from is not none -%}
-        and dt >= '{{ batch.dt_from }}'
-        {%- endif %}
+        -- Only the raw partitions of this batch (a literal, so that Athena prunes them); all on a full build.
+        and {{ "dt >= '" ~ batch.dt_from ~ "'" if batch.dt_from is not none else 'true' }}
 
 ),
 
