@@ -26,10 +26,10 @@ DEMO_USERS ?= 2000
 DEMO_DAYS ?= 14
 DEMO_START ?= 2026-10-01
 DEMO_AS_OF ?= 2026-10-14T20:00:00
-# The user whose online (latest) values the demo prints, with expiry (TTL) judged as of DEMO_ONLINE_NOW:
-# a day after the demo's last rows (its windows have emptied by then, so counts are 0).
-DEMO_USER ?= 7
-DEMO_ONLINE_NOW ?= 2026-10-23T00:00:00
+# The demo's "present" is DEMO_AS_OF: the sync puts online the values valid then (`--now`; the groups also
+# hold rows pre-computed for the following days, when windows empty), and the lookup judges expiry then.
+# DEMO_USER was active that evening: the offline (show) and online (online get) values agree, non-zero.
+DEMO_USER ?= 5
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
@@ -75,8 +75,9 @@ demo: dbt-build
 	$(BIN)/featurestore training-set --spine main_training_sets.impression_click_labels --spine-time shown_at \
 		--features user_engagement:clicks_7d,user_engagement:ctr_24h,article_popularity:ctr_1h,user_category_affinity:click_share_30d \
 		--out target/impression_click_training_set.parquet
-	$(BIN)/featurestore sync
-	$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_ONLINE_NOW)
+	$(BIN)/featurestore show user_engagement $(DEMO_USER) --as-of $(DEMO_AS_OF)
+	$(BIN)/featurestore sync --now $(DEMO_AS_OF)
+	$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_AS_OF)
 
 lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests benchmarks

@@ -61,6 +61,8 @@ FEATURES = {
     "seen_at": "timestamp",
 }
 BASE = dt.datetime(2026, 10, 1)
+# The syncs' time: after every row (all of them valid), whatever the machine's clock says.
+NOW = BASE + dt.timedelta(days=30)
 
 
 def log(message: str) -> None:
@@ -171,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = {name: group_spec(name) for name in sizes}
     reader = DuckDBOfflineStore(offline_path)
     main_group = groups["fg_main"]
-    records, _ = records_from_rows(main_group, reader.latest_changed_rows(main_group, None))
+    records, _ = records_from_rows(main_group, reader.latest_changed_rows(main_group, None, NOW))
     log(f"offline store ready: {len(records):,} entities in fg_main")
     process, endpoint = start_dynalite()
     results: dict[str, Any] = {}
@@ -222,16 +224,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.ensure_table(store.table_name("fg_main"))
             store.get_marker("fg_main")  # creates the markers table outside the timing
         log("(c) featurestore sync, conditional, full load ...")
-        results["full"] = sync_group(main_group, reader, store_c)
+        results["full"] = sync_group(main_group, reader, store_c, now=NOW)
         log("(c) featurestore sync, batch, full load ...")
-        results["full_batch"] = sync_group(main_group, reader, store_d)
+        results["full_batch"] = sync_group(main_group, reader, store_d, now=NOW)
         changed = change_one_percent(offline_path, "fg_main", args.entities)
         log("(c) featurestore sync, 1% changed ...")
-        results["incremental"] = sync_group(main_group, reader, store_c)
-        results["incremental_batch"] = sync_group(main_group, reader, store_d)
+        results["incremental"] = sync_group(main_group, reader, store_c, now=NOW)
+        results["incremental_batch"] = sync_group(main_group, reader, store_d, now=NOW)
         results["changed"] = changed
         for name in ("fg_b", "fg_c"):
-            sync_group(groups[name], reader, store_c)
+            sync_group(groups[name], reader, store_c, now=NOW)
 
         # Latency: FeatureStore vs raw BatchGetItem for the same keys and projection.
         catalog = FeatureGroupCatalog(groups)
@@ -262,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw_pool.shutdown()
 
         sqlite_store = SqliteOnlineStore(work / "online.sqlite")
-        sync_group(main_group, reader, sqlite_store)
+        sync_group(main_group, reader, sqlite_store, now=NOW)
         sqlite_features = FeatureStore(catalog, sqlite_store)
         results["sqlite_1"] = timed(
             lambda: sqlite_features.get_online_features(three_groups[:3], one), max(args.repeat, 2000)

@@ -116,8 +116,9 @@ class OfflineTable:
             )
         return computed_at
 
-    def latest(self) -> dict[str, tuple[dt.datetime, dict[str, Any]]]:
-        """Each entity's latest row: encoded key -> (event time, values); the oracle of the comparisons."""
+    def latest(self, as_of: dt.datetime = FAR_FUTURE) -> dict[str, tuple[dt.datetime, dict[str, Any]]]:
+        """Each entity's row valid at `as_of` (its latest with event time <= as_of; by default its latest):
+        encoded key -> (event time, values); the oracle of the comparisons, in Python, not SQL."""
         table = self.group.relation_name.split(".")[-1]
         with duckdb.connect(str(self.path), read_only=True) as connection:
             rows = connection.execute(f"select * from {table}").fetchall()
@@ -125,22 +126,27 @@ class OfflineTable:
         latest: dict[str, tuple[dt.datetime, dict[str, Any]]] = {}
         for row in rows:
             record = dict(zip(names, row, strict=True))
+            if record["effective_at"] > as_of:
+                continue
             key = encode_key([record[column] for column in self.group.entity])
             if key not in latest or record["effective_at"] > latest[key][0]:
                 latest[key] = (record["effective_at"], {name: record[name] for name in FEATURE_COLUMNS})
         return latest
 
 
-def online_mismatches(store: OnlineStore, table: OfflineTable, extra_keys: Sequence[str] = ()) -> list[str]:
-    """Differences between the online store and the offline latest values, item by item ([] when equal)."""
-    expected = table.latest()
-    keys = [*expected, *extra_keys]
+def online_mismatches(
+    store: OnlineStore, table: OfflineTable, extra_keys: Sequence[str] = (), as_of: dt.datetime = FAR_FUTURE
+) -> list[str]:
+    """Differences between the online store and the offline values valid at `as_of` (default: the latest),
+    item by item, including entities whose only rows lie after `as_of` ([] when equal)."""
+    expected = table.latest(as_of)
+    keys = [*dict.fromkeys([*table.latest(), *extra_keys])]
     stored = store.read(table.group, keys, list(FEATURE_COLUMNS))
     problems = []
     for key, found in zip(keys, stored, strict=True):
         if key not in expected:
             if found is not None:
-                problems.append(f"{key}: online has {found}, offline has no such entity")
+                problems.append(f"{key}: online has {found}, offline has no row of it at or before {as_of}")
             continue
         event_time, values = expected[key]
         if found is None:

@@ -47,11 +47,15 @@ def test_athena_reader_sends_the_sync_query(moto_server: MotoServer) -> None:
         poll_interval=0.05,
     )
     since = dt.datetime(2026, 10, 3, 4, 5, 6, 7)
-    table = reader.latest_changed_rows(group, since)
+    now = dt.datetime(2026, 10, 4, 20, 0)
+    table = reader.latest_changed_rows(group, since, now, dt.datetime(2026, 10, 4, 19, 55))
     assert table.num_rows == 0
     backend = athena_backends[moto_server.env.get("MOTO_ACCOUNT_ID", "123456789012")][moto_server.region]
     (sql,) = [e.query for e in backend.executions.values() if "user_engagement" in e.query and "changed" in e.query]
     parsed = sqlglot.parse_one(sql, read="athena")
     assert parsed.find(sqlglot.exp.Window) is not None
     assert "timestamp '2026-10-03 04:05:06.000007'" in sql
+    # Literal bounds on the event time (Athena's partition column), in both reads of the relation.
+    assert sql.count("effective_at <= timestamp '2026-10-04 20:00:00.000000'") == 2
+    assert "effective_at > timestamp '2026-10-04 19:55:00.000000'" in sql
     assert '"awsdatacatalog"."featurestore_features"."user_engagement"' in sql

@@ -1,6 +1,7 @@
 """The online store on the real dbt project (generated demo data, DuckDB): the merge's update condition
 keeps `computed_at` on unchanged rows, so a rerun syncs nothing; a range backfill is read but writes
-nothing when its values are unchanged; the CLI syncs and looks up."""
+nothing when its values are unchanged; the CLI syncs and looks up; a sync at a time holds the values
+`featurestore show --as-of` that time shows, although the groups hold rows computed for later times."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ from featurestore.sync import sync
 
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
+# The tests' "present": the last evening of the generated data (2026-10-01 .. 2026-10-03).
+AS_OF = dt.datetime(2026, 10, 3, 20, 0)
+# After every row: the values "valid now" are then the latest ones.
+AFTER_ALL = dt.datetime(2026, 12, 1)
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
@@ -31,10 +37,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
     yield project
 
 
-def offline_latest(project: LocalProject, relation: str, entity: str, event_time: str) -> dict[str, tuple]:
+def offline_latest(
+    project: LocalProject, relation: str, entity: str, event_time: str, as_of: dt.datetime = AFTER_ALL
+) -> dict[str, tuple]:
+    """Each entity's row valid at `as_of` (its latest with event time <= as_of)."""
     with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
         rows = connection.sql(
             f"select {entity}, {event_time}, * exclude ({entity}, {event_time}, computed_at) from {relation} "
+            f"where {event_time} <= timestamp '{as_of.isoformat(sep=' ')}' "
             f"qualify row_number() over (partition by {entity} order by {event_time} desc) = 1"
         ).fetchall()
     return {encode_key([row[0]]): (row[1], row[2:]) for row in rows}
@@ -44,7 +54,7 @@ def test_sync_reruns_and_backfills_on_the_real_project(project: LocalProject) ->
     catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
     reader = DuckDBOfflineStore(project.duckdb_path)
     store = SqliteOnlineStore(project.root / "online.sqlite")
-    first = {s.group: s for s in sync(catalog, reader, store)}
+    first = {s.group: s for s in sync(catalog, reader, store, now=lambda: AFTER_ALL)}
     assert set(first) == {g.name for g in catalog if g.online} == {"user_engagement", "article_popularity"}
     for name, summary in first.items():
         group = catalog.get(name)
@@ -58,7 +68,7 @@ def test_sync_reruns_and_backfills_on_the_real_project(project: LocalProject) ->
     # An incremental rerun on the same data recomputes hours of rows; none changes, so none is synced.
     rerun = project.dbt("run", "--select", "path:models/feature_groups")
     assert rerun.returncode == 0, rerun.stdout[-4000:]
-    again = {s.group: s for s in sync(catalog, reader, store)}
+    again = {s.group: s for s in sync(catalog, reader, store, now=lambda: AFTER_ALL)}
     assert {name: (s.rows_read, s.items_written) for name, s in again.items()} == {
         "user_engagement": (0, 0),
         "article_popularity": (0, 0),
@@ -75,7 +85,7 @@ def test_sync_reruns_and_backfills_on_the_real_project(project: LocalProject) ->
         "run", "--select", "user_engagement", "--vars", f"{{backfill_start: {start}, backfill_end: {end}}}"
     )
     assert backfill.returncode == 0, backfill.stdout[-4000:]
-    (after_backfill,) = sync(catalog, reader, store, select=["user_engagement"])
+    (after_backfill,) = sync(catalog, reader, store, select=["user_engagement"], now=lambda: AFTER_ALL)
     assert after_backfill.rows_read > 0
     assert (after_backfill.items_written, after_backfill.skipped_stale) == (0, after_backfill.rows_read)
     store.close()
@@ -84,7 +94,7 @@ def test_sync_reruns_and_backfills_on_the_real_project(project: LocalProject) ->
 def test_cli_sync_and_lookup(project: LocalProject) -> None:
     env = {**project.env, "FEATURESTORE_SQLITE_PATH": str(project.root / "cli_online.sqlite")}
     cli = LocalProject(project.root, env, project.target_path, project.duckdb_path)
-    synced = cli.featurestore("sync")
+    synced = cli.featurestore("sync", "--now", AFTER_ALL.isoformat())
     assert synced.returncode == 0, synced.stderr
     assert "user_engagement" in synced.stdout and "full" in synced.stdout
     assert OnlineSettings.from_env(project.root, env).sqlite_path.is_file()
@@ -101,3 +111,61 @@ def test_cli_sync_and_lookup(project: LocalProject) -> None:
     assert unknown.returncode == 1 and "unknown feature group 'user_engagemnt'" in unknown.stderr
     dropped = cli.featurestore("online", "drop", "user_engagement", "--yes")
     assert dropped.returncode == 0 and "dropped" in dropped.stdout
+
+
+def _cells(output: str, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The rows of a CLI table whose first cell is one of `names`: name -> the other cells."""
+    rows = {}
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if cells and cells[0] in names:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_show_as_of_and_online_get_at_the_same_time_agree(project: LocalProject) -> None:
+    """`sync --now T` puts online, for every entity, the row `show --as-of T` shows: the groups hold rows
+    pre-computed for after T (windows emptying), which a sync of "the latest row" would have served."""
+    online_path = project.root / "as_of_online.sqlite"
+    env = {**project.env, "FEATURESTORE_SQLITE_PATH": str(online_path)}
+    cli = LocalProject(project.root, env, project.target_path, project.duckdb_path)
+    synced = cli.featurestore("sync", "--now", AS_OF.isoformat())
+    assert synced.returncode == 0, synced.stderr
+    assert "as of 2026-10-03 20:00:00 UTC" in synced.stdout
+
+    catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
+    store = SqliteOnlineStore(online_path)
+    for group in (g for g in catalog if g.online):
+        entity = group.entity[0]
+        expected = offline_latest(project, group.relation_name, entity, group.event_time, AS_OF)
+        every = offline_latest(project, group.relation_name, entity, group.event_time)
+        keys = list(every)
+        stored = dict(zip(keys, store.read(group, keys, list(group.feature_names)), strict=True))
+        assert any(every[key][0] > AS_OF for key in expected), f"{group.name}: no rows after AS_OF to skip"
+        for key, found in stored.items():
+            if key not in expected:
+                assert found is None, f"{group.name} {key}: online, but its rows all lie after {AS_OF}"
+                continue
+            event_time, values = expected[key]
+            assert found is not None and found.event_time == event_time, (group.name, key)
+            assert tuple(found.values[f] for f in group.feature_names) == values, (group.name, key)
+    store.close()
+
+    # The CLI: a user active that evening, whose newest row (a window's exit) lies after AS_OF.
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
+        (user,) = connection.execute(
+            "select user_id from main_features.user_engagement group by user_id "
+            "having max(effective_at) > ? and max(effective_at) filter (effective_at <= ?) > ? "
+            "order by user_id limit 1",
+            [AS_OF, AS_OF, AS_OF - dt.timedelta(hours=1)],
+        ).fetchone()  # type: ignore[misc]
+    group = catalog.get("user_engagement")
+    shown = cli.featurestore("show", "user_engagement", str(user), "--as-of", AS_OF.isoformat())
+    looked_up = cli.featurestore("online", "get", "user_engagement", str(user), "--now", AS_OF.isoformat())
+    assert shown.returncode == 0 and looked_up.returncode == 0, shown.stderr + looked_up.stderr
+    offline_cells = _cells(shown.stdout, group.feature_names)
+    online_cells = _cells(looked_up.stdout, group.feature_names)
+    assert set(offline_cells) == set(online_cells) == set(group.feature_names), shown.stdout + looked_up.stdout
+    for name in group.feature_names:
+        assert online_cells[name] == [*offline_cells[name], "PRESENT"], name
+    assert any(cells[0] not in ("0", "0.000", "∅") for cells in online_cells.values()), looked_up.stdout

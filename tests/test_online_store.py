@@ -19,7 +19,7 @@ from featurestore.errors import (
     UnknownFeatureGroupError,
 )
 from featurestore.key_encoding import encode_key
-from featurestore.online_store import GroupCodec, OnlineStore
+from featurestore.online_store import GroupCodec, OnlineStore, SyncMarker
 from featurestore.retry import Backoff
 from featurestore.serving import ValueStatus, get_online_features
 from featurestore.sqlite_online_store import SqliteOnlineStore
@@ -105,8 +105,13 @@ def test_missing_keys_and_missing_table_read_as_none(store: OnlineStore) -> None
 
 def test_markers_and_drop(store: OnlineStore) -> None:
     assert store.get_marker(GROUP.name) is None
-    store.set_marker(GROUP.name, T0)
-    assert store.get_marker(GROUP.name) == T0
+    store.set_marker(GROUP.name, SyncMarker(RUN0, T0))
+    assert store.get_marker(GROUP.name) == SyncMarker(RUN0, T0)
+    later = SyncMarker(RUN0 + dt.timedelta(microseconds=1), T0 + dt.timedelta(days=1, microseconds=7))
+    store.set_marker(GROUP.name, later)
+    assert store.get_marker(GROUP.name) == later
+    store.set_marker(GROUP.name, SyncMarker(RUN0, None))
+    assert store.get_marker(GROUP.name) == SyncMarker(RUN0, None)
     store.write(GROUP, [record(1, T0, seed=1)])
     assert store.drop(GROUP.name) is True
     assert store.get_marker(GROUP.name) is None
@@ -172,3 +177,21 @@ def test_lookup_errors_name_the_culprit(
     with pytest.raises(error, match=named.replace("[", r"\[")):
         get_online_features(catalog, store, features, rows, now=lambda: T0)
     store.close()
+
+
+def test_a_sqlite_file_from_before_sync_times_is_upgraded(tmp_path: Path) -> None:
+    """Files written by earlier versions have markers without valid_until: they read as None, and new
+    markers store it."""
+    import sqlite3
+
+    path = tmp_path / "online.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute("create table _sync_markers (group_name text primary key, marker text not null)")
+        old.execute("insert into _sync_markers values (?, ?)", (GROUP.name, RUN0.isoformat(timespec="microseconds")))
+    store = SqliteOnlineStore(path)
+    assert store.get_marker(GROUP.name) == SyncMarker(RUN0, None)
+    store.set_marker(GROUP.name, SyncMarker(RUN0, T0))
+    store.close()
+    reopened = SqliteOnlineStore(path)
+    assert reopened.get_marker(GROUP.name) == SyncMarker(RUN0, T0)
+    reopened.close()

@@ -1,6 +1,7 @@
 """`featurestore sync` on small synthetic offline tables, on both backends, with faults injected.
 
-Every test ends by comparing the online store item by item with the offline latest values."""
+Every test ends by comparing the online store item by item with the offline values valid at the sync's
+time `now` (the latest values when every row lies before it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -19,14 +21,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from online_support import BASE_TIME, OfflineTable, catalog_of, make_group, online_mismatches, values_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from online_support import (
+    BASE_TIME,
+    FEATURE_COLUMNS,
+    OfflineTable,
+    catalog_of,
+    make_group,
+    online_mismatches,
+    values_for,
+)
 
 from featurestore.dynamodb_lease import GroupLease, LeaseLostError
 from featurestore.dynamodb_online_store import DynamoDBOnlineStore
 from featurestore.errors import FeatureGroupNotOnlineError, OnlineStoreError, SyncGaveUpError
 from featurestore.key_encoding import encode_key
 from featurestore.offline_store import DuckDBOfflineStore
-from featurestore.online_store import OnlineStore
+from featurestore.online_store import OnlineStore, SyncMarker
 from featurestore.retry import Backoff
 from featurestore.sqlite_online_store import SqliteOnlineStore
 from featurestore.sync import sync, sync_group
@@ -38,6 +50,12 @@ TESTS_DIR = Path(__file__).resolve().parent
 # Short, so that a rerun after a killed batch-mode sync waits little for the lease the killed one held.
 LEASE_SECONDS = 3.0
 FAST_BACKOFF = Backoff(max_attempts=12, base_seconds=0.001, cap_seconds=0.01)
+# The sync time of the tests whose rows are all in the past: after every row, whatever the machine's clock.
+AFTER_ALL = BASE_TIME + dt.timedelta(days=30)
+
+
+def after_all() -> dt.datetime:
+    return AFTER_ALL
 
 
 @pytest.fixture
@@ -110,7 +128,7 @@ def test_full_load_then_only_changed_entities(
     store = stores.open()
     catalog = catalog_of(offline.group)
     offline.upsert(history(range(1, 61), steps=3))
-    (first,) = sync(catalog, reader, store)
+    (first,) = sync(catalog, reader, store, now=after_all)
     assert (first.full_load, first.rows_read, first.items_written, first.skipped_stale) == (True, 60, 60, 0)
     assert online_mismatches(store, offline) == []
 
@@ -119,10 +137,10 @@ def test_full_load_then_only_changed_entities(
         [([user], BASE_TIME + dt.timedelta(minutes=15), values_for(user * 7)) for user in range(1, 6)]
         + history(range(20, 30), steps=3)
     )
-    (second,) = sync(catalog, reader, store)
+    (second,) = sync(catalog, reader, store, now=after_all)
     assert (second.full_load, second.rows_read, second.items_written) == (False, 5, 5)
     assert online_mismatches(store, offline) == []
-    (third,) = sync(catalog, reader, store)
+    (third,) = sync(catalog, reader, store, now=after_all)
     assert (third.rows_read, third.items_written) == (0, 0)
 
 
@@ -132,14 +150,14 @@ def test_backfill_rewriting_history_is_synced(
     store = stores.open()
     catalog = catalog_of(offline.group)
     offline.upsert(history(range(1, 31), steps=4))
-    list(sync(catalog, reader, store))
+    list(sync(catalog, reader, store, now=after_all))
     latest = BASE_TIME + dt.timedelta(minutes=15)
     # New logic: users 1-3 get other values at their latest event time; users 4-7 only in older rows.
     offline.upsert(
         [([user], latest, values_for(user + 5000)) for user in range(1, 4)]
         + [([user], BASE_TIME, values_for(user + 6000)) for user in range(4, 8)]
     )
-    (summary,) = sync(catalog, reader, store)
+    (summary,) = sync(catalog, reader, store, now=after_all)
     assert (summary.rows_read, summary.items_written, summary.skipped_stale) == (3, 3, 0)
     assert online_mismatches(store, offline) == []
 
@@ -153,11 +171,11 @@ def test_old_values_replayed_after_new_ones_are_skipped(
     old_copy = tmp_path / "old.duckdb"
     shutil.copy(offline.path, old_copy)
     offline.upsert(history(range(1, 41), steps=4, seed_offset=1))  # new rows, and older ones rewritten
-    list(sync(catalog, reader, store))
+    list(sync(catalog, reader, store, now=after_all))
     # A stalled sync that read the old offline state wakes up and writes it all (a full load from the copy).
     stalled_store = stores.open()
     stalled_store.set_marker(offline.group.name, None)
-    stalled = sync_group(offline.group, DuckDBOfflineStore(old_copy), stalled_store)
+    stalled = sync_group(offline.group, DuckDBOfflineStore(old_copy), stalled_store, now=AFTER_ALL)
     assert stalled.items_written == 0 and stalled.skipped_stale == 40
     assert online_mismatches(store, offline) == []
 
@@ -183,7 +201,7 @@ def test_two_syncs_racing_converge_to_the_newest(
             try:
                 barrier.wait()
                 store.set_marker(offline.group.name, None)
-                sync_group(offline.group, source, store)
+                sync_group(offline.group, source, store, now=AFTER_ALL)
             except BaseException as error:
                 errors.append(error)
 
@@ -206,20 +224,218 @@ def test_online_switched_on_off_and_on_again(
     on = offline.group
     off = make_group(on.name, online=False)
     offline.upsert(history(range(1, 21), steps=2))
-    list(sync(catalog_of(on), reader, store))
+    list(sync(catalog_of(on), reader, store, now=after_all))
     assert store.get_marker(on.name) is not None
 
     offline.upsert([([user], BASE_TIME + dt.timedelta(hours=1), values_for(user + 900)) for user in range(1, 21)])
-    assert list(sync(catalog_of(off), reader, store)) == []
+    assert list(sync(catalog_of(off), reader, store, now=after_all)) == []
     assert store.get_marker(on.name) is None, "turning a group off must forget its marker"
     with pytest.raises(FeatureGroupNotOnlineError, match=on.name):
-        list(sync(catalog_of(off), reader, store, select=[on.name]))
+        list(sync(catalog_of(off), reader, store, select=[on.name], now=after_all))
     # Off: its online values stay as they were (dropping them is `featurestore online drop`).
     assert len(online_mismatches(store, offline)) == 20
 
-    (summary,) = sync(catalog_of(on), reader, store)
+    (summary,) = sync(catalog_of(on), reader, store, now=after_all)
     assert summary.full_load and summary.items_written == 20
     assert online_mismatches(store, offline) == []
+
+
+# --- the values valid at the sync's time: pre-computed (future) rows ---
+
+
+def at(hours: float) -> dt.datetime:
+    return BASE_TIME + dt.timedelta(hours=hours)
+
+
+def pinned(time: dt.datetime) -> Any:
+    return lambda: time
+
+
+def test_rows_after_now_are_not_synced_until_they_become_valid(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    """A window's exit row is computed in advance: the sync must write the row valid at `now`, and the
+    pre-computed one only once `now` has reached it, although no dbt run touches it again."""
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    # Users 1-40: active at 0 h and 1 h, with exit rows (other values) pre-computed for 1 day later.
+    # Users 41-50: their only row lies in the future.
+    offline.upsert(
+        [([user], at(0), values_for(user)) for user in range(1, 41)]
+        + [([user], at(1), values_for(user + 100)) for user in range(1, 41)]
+        + [([user], at(25), values_for(user + 200)) for user in range(1, 51)]
+    )
+    (first,) = sync(catalog, reader, store, now=pinned(at(2)))
+    assert (first.full_load, first.rows_read, first.items_written) == (True, 40, 40)
+    assert online_mismatches(store, offline, as_of=at(2)) == []
+    stored = store.read(offline.group, [encode_key([user]) for user in (1, 41)], ["count_7d"])
+    assert stored[0] is not None and stored[0].event_time == at(1), "the row valid at now, not the newest one"
+    assert stored[1] is None, "an entity whose only row lies after now is not online yet"
+    assert store.get_marker(offline.group.name).valid_until == at(2)
+
+    # Later, nothing computed and nothing became valid: nothing to read.
+    (idle,) = sync(catalog, reader, store, now=pinned(at(24)))
+    assert (idle.rows_read, idle.items_written) == (0, 0)
+    assert store.get_marker(offline.group.name).valid_until == at(24)
+
+    # A micro-batch meanwhile: users 1-5 active at 24.5 h (a row valid at the next sync), users 6-10 get
+    # another pre-computed row; user 11's old row at 0 h changes (superseded by its 1 h row: not read).
+    offline.upsert(
+        [([user], at(24.5), values_for(user + 300)) for user in range(1, 6)]
+        + [([user], at(30), values_for(user + 400)) for user in range(6, 11)]
+        + [([11], at(0), values_for(999))]
+    )
+    # The exit rows at 25 h become valid without any new computed_at: all 50 users change online.
+    (second,) = sync(catalog, reader, store, now=pinned(at(26)))
+    assert (second.full_load, second.rows_read, second.items_written) == (False, 50, 50)
+    assert online_mismatches(store, offline, as_of=at(26)) == []
+    (third,) = sync(catalog, reader, store, now=pinned(at(31)))
+    assert (third.rows_read, third.items_written) == (5, 5)
+    assert online_mismatches(store, offline, as_of=at(31)) == []
+
+
+def test_a_sync_behind_the_previous_one_keeps_its_marker(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    """`now` going backwards (clock skew, `--now` in the past) loses nothing: values the store holds for a
+    later time stay, and the rows the behind sync did not read are read by the next one."""
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert([([user], at(0), values_for(user)) for user in range(1, 31)])
+    offline.upsert([([user], at(5), values_for(user + 50)) for user in range(1, 11)])
+    list(sync(catalog, reader, store, now=pinned(at(6))))
+    marker = store.get_marker(offline.group.name)
+    # Changes: users 11-15 get a row at 3 h (valid at the behind sync's 4 h), users 16-20 one at 5.5 h
+    # (after 4 h, before the previous sync's 6 h), users 1-5 change their 0 h rows (older than the 5 h
+    # rows the store holds).
+    offline.upsert(
+        [([user], at(3), values_for(user + 70)) for user in range(11, 16)]
+        + [([user], at(5.5), values_for(user + 80)) for user in range(16, 21)]
+        + [([user], at(0), values_for(user + 90)) for user in range(1, 6)]
+    )
+    (behind,) = sync(catalog, reader, store, now=pinned(at(4)))
+    assert behind.behind and behind.marker == marker
+    assert store.get_marker(offline.group.name) == marker
+    # Users 1-5: their rows valid at 4 h are older than the stored 5 h rows: refused by newest-wins.
+    assert (behind.rows_read, behind.items_written, behind.skipped_stale) == (10, 5, 5)
+    stored = store.read(offline.group, [encode_key([user]) for user in range(1, 31)], ["count_7d"])
+    assert all(row is not None and row.event_time <= at(6) for row in stored)
+    assert all(row is not None and row.event_time == at(5) for row in stored[:10])
+
+    (caught_up,) = sync(catalog, reader, store, now=pinned(at(7)))
+    assert not caught_up.behind and caught_up.marker is not None and caught_up.marker.valid_until == at(7)
+    assert online_mismatches(store, offline, as_of=at(7)) == []
+
+
+def test_a_crash_before_the_marker_moves_is_rerun_to_the_same_state(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after its writes but before storing the marker, a sync leaves both marker fields as they
+    were: the rerun reads the rows that became valid again (and any newer ones) and converges."""
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert(
+        [([user], at(0), values_for(user)) for user in range(1, 41)]
+        + [([user], at(10), values_for(user + 40)) for user in range(1, 41, 2)]
+    )
+    list(sync(catalog, reader, store, now=pinned(at(1))))
+    marker = store.get_marker(offline.group.name)
+
+    def crash(group: str, marker: object) -> None:
+        raise RuntimeError("killed before the marker was stored")
+
+    monkeypatch.setattr(store, "set_marker", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        list(sync(catalog, reader, store, now=pinned(at(11))))
+    monkeypatch.undo()
+    assert store.get_marker(offline.group.name) == marker
+    assert online_mismatches(store, offline, as_of=at(11)) == [], "the writes themselves were confirmed"
+
+    rerun_store = stores.open()
+    (rerun,) = sync(catalog, reader, rerun_store, now=pinned(at(12)))
+    assert (rerun.rows_read, rerun.items_written, rerun.skipped_stale) == (20, 0, 20)
+    assert rerun_store.get_marker(offline.group.name).valid_until == at(12)
+    assert online_mismatches(rerun_store, offline, as_of=at(12)) == []
+
+
+def test_a_marker_from_before_sync_times_reads_only_computed_changes(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    """A marker stored by an earlier version (no valid_until): that sync wrote each entity's newest row,
+    so only rows computed since are read; the marker then gets the sync's time."""
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert([([user], at(0), values_for(user)) for user in range(1, 11)])
+    list(sync(catalog, reader, store, now=pinned(at(1))))
+    marker = store.get_marker(offline.group.name)
+    store.set_marker(offline.group.name, SyncMarker(marker.computed_at, None))
+    assert store.get_marker(offline.group.name) == SyncMarker(marker.computed_at, None)
+    offline.upsert([([user], at(2), values_for(user + 20)) for user in range(1, 4)])
+    (summary,) = sync(catalog, reader, store, now=pinned(at(3)))
+    assert (summary.full_load, summary.rows_read, summary.items_written) == (False, 3, 3)
+    assert store.get_marker(offline.group.name).valid_until == at(3)
+    assert online_mismatches(store, offline, as_of=at(3)) == []
+
+
+EVENT_MINUTES = st.integers(min_value=0, max_value=8).map(lambda step: step * 5)
+UPSERT = st.lists(
+    st.tuples(st.integers(min_value=1, max_value=4), EVENT_MINUTES, st.integers(min_value=0, max_value=3)),
+    min_size=1,
+    max_size=6,
+).map(lambda rows: ("upsert", rows))
+SYNC_AT = EVENT_MINUTES.map(lambda minute: ("sync", minute))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.one_of(UPSERT, SYNC_AT), min_size=2, max_size=12))
+def test_online_values_equal_the_offline_values_as_of_each_sync(steps: list[tuple[str, Any]]) -> None:
+    """Random histories (rows before and after the sync times, values rewritten at the same event time)
+    and sync times (now and then backwards): after every sync not behind an earlier one, the store equals
+    the values valid at its `now` (by a model of the history kept here, not by SQL); after any sync,
+    nothing online lies after the latest `now`."""
+    users = range(1, 5)
+    keys = [encode_key([user]) for user in users]
+    history: dict[tuple[int, int], int] = {}  # (user, minute) -> seed of the values
+    with tempfile.TemporaryDirectory() as folder:
+        offline = OfflineTable(Path(folder) / "offline.duckdb", make_group())
+        reader = DuckDBOfflineStore(offline.path)
+        store = SqliteOnlineStore(Path(folder) / "online.sqlite")
+        catalog = catalog_of(offline.group)
+        latest_now: dt.datetime | None = None
+        try:
+            for kind, argument in steps:
+                if kind == "upsert":
+                    # One merge per (entity, time): the last of duplicates wins, as the staged rows would.
+                    rows = {(user, minute): seed for user, minute, seed in argument}
+                    history.update(rows)
+                    offline.upsert(
+                        [
+                            ([user], BASE_TIME + dt.timedelta(minutes=minute), values_for(user * 10 + seed))
+                            for (user, minute), seed in rows.items()
+                        ]
+                    )
+                    continue
+                now = BASE_TIME + dt.timedelta(minutes=argument)
+                previous = store.get_marker(offline.group.name)
+                (summary,) = sync(catalog, reader, store, now=pinned(now))
+                assert summary.behind == (
+                    previous is not None and previous.valid_until is not None and now < previous.valid_until
+                )
+                stored = store.read(offline.group, keys, list(FEATURE_COLUMNS))
+                if latest_now is None or now >= latest_now:
+                    latest_now = now
+                    for user, found in zip(users, stored, strict=True):
+                        minutes = [minute for (u, minute) in history if u == user and minute <= argument]
+                        if not minutes:
+                            assert found is None, (user, steps)
+                            continue
+                        valid = max(minutes)
+                        assert found is not None, (user, steps)
+                        assert found.event_time == BASE_TIME + dt.timedelta(minutes=valid), (user, steps)
+                        assert dict(found.values) == values_for(user * 10 + history[user, valid]), (user, steps)
+                assert all(row is None or row.event_time <= latest_now for row in stored), steps
+        finally:
+            store.close()
 
 
 # --- throttling and unprocessed keys, injected into the DynamoDB client ---
@@ -274,7 +490,7 @@ def test_throttled_writes_are_retried(
     batched = dynamodb_stores.write_mode == "batch"
     injector = Injector(store.client, "BatchWriteItem" if batched else "PutItem", fraction=0.3)
     unprocessed = UnprocessedItems(store.client, fraction=0.3) if batched else None
-    (summary,) = sync(catalog_of(offline.group), reader, store)
+    (summary,) = sync(catalog_of(offline.group), reader, store, now=after_all)
     injected = injector.injected + (unprocessed.injected if unprocessed else 0)
     assert injector.injected > 0 and summary.retries == injected
     if unprocessed:
@@ -289,15 +505,15 @@ def test_sync_that_gives_up_names_the_group_and_keeps_its_marker(
     stores = dynamodb_stores
     store = stores.open(backoff=Backoff(max_attempts=3, base_seconds=0.0, cap_seconds=0.0))
     offline.upsert(history(range(1, 51), steps=1))
-    list(sync(catalog_of(offline.group), reader, store))
+    list(sync(catalog_of(offline.group), reader, store, now=after_all))
     marker = store.get_marker(offline.group.name)
     offline.upsert([([user], BASE_TIME + dt.timedelta(hours=1), values_for(user)) for user in range(1, 51)])
     Injector(store.client, "BatchWriteItem" if stores.write_mode == "batch" else "PutItem", fraction=1.0)
     with pytest.raises(SyncGaveUpError, match=f"'{offline.group.name}'.*ProvisionedThroughputExceeded"):
-        list(sync(catalog_of(offline.group), reader, store))
+        list(sync(catalog_of(offline.group), reader, store, now=after_all))
     assert store.get_marker(offline.group.name) == marker
     retry_store = stores.open()
-    (summary,) = sync(catalog_of(offline.group), reader, retry_store)
+    (summary,) = sync(catalog_of(offline.group), reader, retry_store, now=after_all)
     assert summary.items_written == 50
     assert online_mismatches(retry_store, offline) == []
 
@@ -364,7 +580,7 @@ def test_unprocessed_keys_and_throttled_reads_are_retried(
 ) -> None:
     store = dynamodb_stores.open()
     offline.upsert(history(range(1, 251), steps=1))
-    list(sync(catalog_of(offline.group), reader, store))
+    list(sync(catalog_of(offline.group), reader, store, now=after_all))
     unprocessed = UnprocessedKeys(store.client, fraction=0.5)
     throttled = Injector(store.client, "BatchGetItem", fraction=0.3)
     assert online_mismatches(store, offline, extra_keys=[encode_key([9999])]) == []
@@ -376,23 +592,25 @@ def test_unprocessed_keys_and_throttled_reads_are_retried(
 SYNC_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
+from datetime import datetime
 from online_support import make_group, catalog_of
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.sync import sync
 from pathlib import Path
-kind = sys.argv[2]
+now = datetime.fromisoformat(sys.argv[2])
+kind = sys.argv[3]
 if kind == "sqlite":
     from featurestore.sqlite_online_store import SqliteOnlineStore
-    store = SqliteOnlineStore(Path(sys.argv[3]))
+    store = SqliteOnlineStore(Path(sys.argv[4]))
 else:
     import boto3
     from featurestore.dynamodb_online_store import DynamoDBOnlineStore
-    client = boto3.client("dynamodb", endpoint_url=sys.argv[3], region_name="us-east-1",
+    client = boto3.client("dynamodb", endpoint_url=sys.argv[4], region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    store = DynamoDBOnlineStore(client, table_prefix=sys.argv[4], write_concurrency=8, write_mode=sys.argv[5],
+    store = DynamoDBOnlineStore(client, table_prefix=sys.argv[5], write_concurrency=8, write_mode=sys.argv[6],
                                 lease_seconds=3.0)
 print("ready", flush=True)
-for summary in sync(catalog_of(make_group()), DuckDBOfflineStore(Path(sys.argv[1])), store):
+for summary in sync(catalog_of(make_group()), DuckDBOfflineStore(Path(sys.argv[1])), store, now=lambda: now):
     print(summary.items_written, summary.skipped_stale, flush=True)
 """
 
@@ -401,15 +619,18 @@ for summary in sync(catalog_of(make_group()), DuckDBOfflineStore(Path(sys.argv[1
 def test_sync_killed_at_random_points_converges(offline: OfflineTable, stores: StoreFactory, tmp_path: Path) -> None:
     script = tmp_path / "sync_script.py"
     script.write_text(SYNC_SCRIPT.format(tests=str(TESTS_DIR)))
-    command = [sys.executable, str(script), str(offline.path), *stores.argv()]
     rng = random.Random(11)
     entities = 300
     offline.upsert(history(range(1, entities + 1), steps=2))
     for round_ in range(3):
-        # Each round: new offline changes, a sync killed at a random point, then a complete rerun.
+        # Each round: new offline changes, some pre-computed for the next round (valid only then, with no
+        # dbt run touching them again), a sync killed at a random point, then a complete rerun.
+        now = at(1.5 + round_)
         offline.upsert(
-            [([u], BASE_TIME + dt.timedelta(hours=1 + round_), values_for(u + round_)) for u in range(1, entities, 2)]
+            [([u], at(1 + round_), values_for(u + round_)) for u in range(1, entities, 2)]
+            + [([u], at(2.25 + round_), values_for(u + 10 * round_)) for u in range(1, entities, 3)]
         )
+        command = [sys.executable, str(script), str(offline.path), now.isoformat(), *stores.argv()]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
         # From reading the offline store through writing (about 1 s on dynalite) to storing the marker.
@@ -419,7 +640,7 @@ def test_sync_killed_at_random_points_converges(offline: OfflineTable, stores: S
         process.stdout.close()
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
         assert done.returncode == 0, done.stderr
-        assert online_mismatches(stores.open(), offline) == []
+        assert online_mismatches(stores.open(), offline, as_of=now) == []
 
 
 def test_a_batch_sync_that_lost_its_lease_stops_writing(dynalite: Dynalite) -> None:

@@ -35,8 +35,11 @@ class AthenaOfflineStore:
 
         return cls(connect)
 
-    def latest_changed_rows(self, group: FeatureGroup, since: datetime | None) -> pa.Table:
-        sql = latest_changed_rows_sql(group, since)
+    def latest_changed_rows(
+        self, group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
+    ) -> pa.Table:
+        """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
+        sql = latest_changed_rows_sql(group, since, now, valid_after)
         try:
             connection = self._connect()
             try:

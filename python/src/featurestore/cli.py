@@ -17,6 +17,7 @@ from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.settings import Settings
+from featurestore.value_codec import naive_utc
 
 app = typer.Typer(
     help="A dbt-native feature store: feature groups are dbt models; this CLI reads their contracts.",
@@ -103,18 +104,31 @@ def validate(project_dir: ProjectDir = None) -> None:
 @app.command()
 def show(
     group: Annotated[str, typer.Argument(help="Feature group name.")],
+    key: Annotated[
+        list[str] | None,
+        typer.Argument(help="Only this entity: its key values, in the order of the group's entity columns."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 5,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Show each entity's values valid at this UTC time (ISO format)."),
+        typer.Option(
+            "--as-of",
+            help="Show each entity's values valid at this time (ISO format, UTC unless it has an offset): "
+            "what `featurestore sync --now` of the same time puts online.",
+        ),
     ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
-    """Print rows of a feature group from the local offline store."""
+    """Print rows of a feature group from the local offline store (`show user_engagement 7 --as-of T`)."""
     settings = _settings(project_dir)
     spec = FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
-    at = _parse_time(as_of, "--as-of") if as_of is not None else None
-    rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at)
+    at = _parse_utc(as_of, "--as-of") if as_of is not None else None
+    if key and len(key) != len(spec.entity):
+        raise typer.BadParameter(
+            f"'{group}' is keyed by {', '.join(spec.entity)}: {len(spec.entity)} value(s), got {len(key)}",
+            param_hint="KEY",
+        )
+    rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at, key=key or None)
     title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
     # Feature groups are wide: one line per column, one column per entity row, fits a terminal.
     records = rows.to_pylist()
@@ -195,15 +209,24 @@ def sync_command(
     select: Annotated[
         str | None, typer.Option("--select", "-s", help="Comma-separated groups (default: every online group).")
     ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Sync the values valid at this time (ISO format, UTC unless it has an offset) instead of the "
+            "current time; for demos and tests on past data.",
+        ),
+    ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
-    """Write each online group's changed latest values from the offline store to the online store."""
+    """Write each online group's changed values, as valid now, from the offline store to the online store."""
     from featurestore.store import FeatureStore
 
     settings = _settings(project_dir)
     names = [name.strip() for name in select.split(",") if name.strip()] if select else None
+    at = _parse_utc(now, "--now") if now is not None else None
     with (
-        FeatureStore.from_settings(settings) as store,
+        FeatureStore.from_settings(settings, now=(lambda: at) if at is not None else None) as store,
         Progress(
             TextColumn("syncing {task.description}"),
             BarColumn(),
@@ -219,11 +242,18 @@ def sync_command(
             summaries.append(summary)
             # One line per group, printed as it finishes (a table would be cut on a narrow terminal).
             progress.console.print(
-                f"[bold]{summary.group}[/bold]: {'full load' if summary.full_load else 'changes'}, "
+                f"[bold]{summary.group}[/bold]: {'full load' if summary.full_load else 'changes'} as of "
+                f"{summary.now.isoformat(sep=' ', timespec='seconds')} UTC, "
                 f"{summary.rows_read:,} rows read, {summary.items_written:,} items written, "
                 f"{summary.skipped_stale:,} skipped as stale, {summary.write_units:,.1f} write units, "
                 f"{summary.retries:,} retries, {summary.seconds:.2f} s"
             )
+            if summary.behind and summary.marker is not None and summary.marker.valid_until is not None:
+                progress.console.print(
+                    f"[yellow]{summary.group}: this sync's time is before its last sync's "
+                    f"({summary.marker.valid_until.isoformat(sep=' ')} UTC): the store keeps the values valid "
+                    "then where they are newer; sync marker not advanced (see docs/online_store.md)[/yellow]"
+                )
     console.print(f"synced {len(summaries)} group(s) to {_online_description(settings)}")
     if not summaries:
         console.print("[yellow]no online feature groups[/yellow] (set `online: true` in a group's contract)")
@@ -295,7 +325,11 @@ def online_get(
     key: Annotated[list[str], typer.Argument(help="Entity key values, in the order of the group's entity columns.")],
     now: Annotated[
         str | None,
-        typer.Option("--now", help="Judge expiry (TTL) as of this UTC time instead of now, e.g. for past demo data."),
+        typer.Option(
+            "--now",
+            help="Judge expiry (TTL) as of this time (ISO format, UTC unless it has an offset) instead of now, "
+            "e.g. for past demo data synced with the same `sync --now`.",
+        ),
     ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
@@ -303,7 +337,7 @@ def online_get(
     from featurestore.store import FeatureStore
 
     settings = _settings(project_dir)
-    at = _parse_time(now, "--now") if now is not None else None
+    at = _parse_utc(now, "--now") if now is not None else None
     with FeatureStore.from_settings(settings, now=(lambda: at) if at is not None else None) as store:
         spec = store.catalog.get(group)
         if len(key) != len(spec.entity):
@@ -411,6 +445,11 @@ def _parse_time(text: str, option: str) -> dt.datetime:
         return dt.datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not an ISO date or time like 2026-10-01", param_hint=option) from None
+
+
+def _parse_utc(text: str, option: str) -> dt.datetime:
+    """A time option as naive UTC, the form of every time the store keeps (an offset is converted)."""
+    return naive_utc(_parse_time(text, option))
 
 
 def _format_cell(value: object) -> str:

@@ -23,7 +23,8 @@ key, event time, computed_at and digest) and the newer ones are sent with BatchW
 
 Throttling, unprocessed items and server errors are retried with bounded, jittered exponential backoff;
 botocore's own retries are off so that the bound and the error are ours. Sync markers and leases: items
-of the table `<prefix>__sync_markers`.
+of the table `<prefix>__sync_markers` (a marker: `group_name`, `marker` = the largest computed_at read,
+`valid_until` = the sync's `now`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from featurestore.online_store import (
     OnlineRecord,
     ProgressCallback,
     StoredRow,
+    SyncMarker,
     WriteStats,
     from_micros,
     to_micros,
@@ -424,22 +426,30 @@ class DynamoDBOnlineStore:
         self.ensure_table(table, key="group_name", ttl_attribute=None)
         return table
 
-    def get_marker(self, group: str) -> datetime | None:
+    def get_marker(self, group: str) -> SyncMarker | None:
         response = self.client.get_item(
             TableName=self._markers_table(), Key={"group_name": {"S": group}}, ConsistentRead=True
         )
         item = response.get("Item")
-        return datetime.fromisoformat(item["marker"]["S"]) if item else None
+        if not item:
+            return None
+        # Items written before syncs had a `now` have no valid_until.
+        valid_until = item.get("valid_until", {}).get("S")
+        return SyncMarker(
+            computed_at=datetime.fromisoformat(item["marker"]["S"]),
+            valid_until=None if valid_until is None else datetime.fromisoformat(valid_until),
+        )
 
-    def set_marker(self, group: str, marker: datetime | None) -> None:
+    def set_marker(self, group: str, marker: SyncMarker | None) -> None:
         table = self._markers_table()
         if marker is None:
             self.client.delete_item(TableName=table, Key={"group_name": {"S": group}})
             return
-        self.client.put_item(
-            TableName=table,
-            Item={"group_name": {"S": group}, "marker": {"S": marker.isoformat(timespec="microseconds")}},
-        )
+        # One item, one PutItem: both fields change together, or (a crash) neither does.
+        item = {"group_name": {"S": group}, "marker": {"S": marker.computed_at.isoformat(timespec="microseconds")}}
+        if marker.valid_until is not None:
+            item["valid_until"] = {"S": marker.valid_until.isoformat(timespec="microseconds")}
+        self.client.put_item(TableName=table, Item=item)
 
     def drop(self, group: str) -> bool:
         table = self.table_name(group)

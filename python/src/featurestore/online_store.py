@@ -1,4 +1,4 @@
-"""The online store interface: the latest values per entity of each online feature group.
+"""The online store interface: each entity's values valid at the last sync's time, per online feature group.
 
 Two backends implement it with the same semantics: `SqliteOnlineStore` (the embedded default, one file)
 and `DynamoDBOnlineStore` (one on-demand table per group). Both are newest-wins: a record replaces the
@@ -60,6 +60,20 @@ class StoredRow:
         return self.expires_at <= now
 
 
+@dataclass(frozen=True)
+class SyncMarker:
+    """How far a group's last successful sync got, stored with the online data (one item, written after
+    every write of the sync was confirmed, so both fields move together or not at all).
+
+    `computed_at`: the largest computed_at that sync read; later syncs read rows computed after it.
+    `valid_until`: that sync's `now`; every row with event time <= it was considered, so later syncs also
+    read the rows whose event time has passed since (pre-computed rows that have become valid). None for
+    markers written before syncs had a `now` (they wrote each entity's newest row, whatever its time)."""
+
+    computed_at: datetime
+    valid_until: datetime | None
+
+
 @dataclass
 class WriteStats:
     written: int = 0
@@ -84,12 +98,12 @@ class OnlineStore(Protocol):
         """The stored rows for `keys` (encoded), in order, with only `features`; None where absent."""
         ...
 
-    def get_marker(self, group: str) -> datetime | None:
-        """The largest computed_at the last successful sync of `group` read; None: never synced."""
+    def get_marker(self, group: str) -> SyncMarker | None:
+        """How far the last successful sync of `group` got; None: never synced (or forgotten)."""
         ...
 
-    def set_marker(self, group: str, marker: datetime | None) -> None:
-        """Record (or with None, forget) the sync marker of `group`."""
+    def set_marker(self, group: str, marker: SyncMarker | None) -> None:
+        """Record (or with None, forget) the sync marker of `group`, both fields in one write."""
         ...
 
     def drop(self, group: str) -> bool:

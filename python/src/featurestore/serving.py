@@ -16,6 +16,7 @@ from featurestore.errors import EntityKeyError, FeatureGroupNotOnlineError, Unkn
 from featurestore.key_encoding import key_of
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.online_store import OnlineStore, StoredRow
+from featurestore.value_codec import naive_utc
 
 
 class ValueStatus(StrEnum):
@@ -127,7 +128,8 @@ def get_online_features(
         results = list(executor.map(fetch, requests))
     else:
         results = [fetch(request) for request in requests]
-    at = now()
+    # An injected clock may be timezone-aware; stored expiry is naive UTC.
+    at = naive_utc(now())
     stored = {request.group.name: rows for request, rows in zip(requests, results, strict=True)}
     values = []
     statuses = []

@@ -5,7 +5,8 @@ Table `fg_<group>`: key (the encoded entity key, primary key), event_time, compu
 object). Newest-wins is one upsert whose update only happens when the new row is later, or as late but
 from a later dbt run with another digest; sqlite's row count then tells written from stale. Sync markers
 live in the table `_sync_markers` of the same file, and are committed in their own transaction after the
-records' (WAL mode; a concurrent sync waits on the file lock).
+records' (WAL mode; a concurrent sync waits on the file lock): the largest computed_at read and the
+sync's `now` (valid_until), in one row.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from featurestore.online_store import (
     OnlineRecord,
     ProgressCallback,
     StoredRow,
+    SyncMarker,
     WriteStats,
     from_micros,
     to_micros,
@@ -47,8 +49,10 @@ class SqliteOnlineStore:
             self._connection.execute("pragma journal_mode=wal")
             self._connection.execute("pragma synchronous=normal")
             self._connection.execute(
-                "create table if not exists _sync_markers (group_name text primary key, marker text not null)"
+                "create table if not exists _sync_markers (group_name text primary key, marker text not null, "
+                "valid_until text)"
             )
+            self._add_valid_until_column()
         except sqlite3.Error as error:
             raise OnlineStoreError(f"cannot open the sqlite online store at {path}: {error}") from error
         self._lock = threading.Lock()
@@ -140,20 +144,45 @@ class SqliteOnlineStore:
                 raise OnlineStoreError(f"reading feature group '{group.name}' from {self.path}: {error}") from error
         return [found.get(key) for key in keys]
 
-    def get_marker(self, group: str) -> datetime | None:
-        with self._lock:
-            row = self._connection.execute("select marker from _sync_markers where group_name = ?", (group,)).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+    def _add_valid_until_column(self) -> None:
+        """Files written before syncs had a `now` lack the column; their markers read as valid_until None."""
+        columns = {row[1] for row in self._connection.execute("pragma table_info(_sync_markers)")}
+        if "valid_until" in columns:
+            return
+        try:
+            self._connection.execute("alter table _sync_markers add column valid_until text")
+        except sqlite3.OperationalError as error:
+            # Another process opening the same file added it first.
+            if "duplicate column" not in str(error):
+                raise
 
-    def set_marker(self, group: str, marker: datetime | None) -> None:
+    def get_marker(self, group: str) -> SyncMarker | None:
+        with self._lock:
+            row = self._connection.execute(
+                "select marker, valid_until from _sync_markers where group_name = ?", (group,)
+            ).fetchone()
+        if row is None:
+            return None
+        return SyncMarker(
+            computed_at=datetime.fromisoformat(row[0]),
+            valid_until=None if row[1] is None else datetime.fromisoformat(row[1]),
+        )
+
+    def set_marker(self, group: str, marker: SyncMarker | None) -> None:
         with self._lock:
             if marker is None:
                 self._connection.execute("delete from _sync_markers where group_name = ?", (group,))
             else:
+                # One statement: both fields change together, or (a crash) neither does.
                 self._connection.execute(
-                    "insert into _sync_markers (group_name, marker) values (?, ?) "
-                    "on conflict (group_name) do update set marker = excluded.marker",
-                    (group, marker.isoformat(timespec="microseconds")),
+                    "insert into _sync_markers (group_name, marker, valid_until) values (?, ?, ?) "
+                    "on conflict (group_name) do update set marker = excluded.marker, "
+                    "valid_until = excluded.valid_until",
+                    (
+                        group,
+                        marker.computed_at.isoformat(timespec="microseconds"),
+                        None if marker.valid_until is None else marker.valid_until.isoformat(timespec="microseconds"),
+                    ),
                 )
 
     def drop(self, group: str) -> bool:

@@ -39,6 +39,7 @@ class FeatureStore:
         self.offline_reader = offline_reader
         self.training_sets = training_sets
         self.settings = settings
+        # One clock for lookups (expiry) and syncs (which rows are valid): injected for demos and tests.
         self._now = now
         self._executor: ThreadPoolExecutor | None = None
 
@@ -129,7 +130,8 @@ class FeatureStore:
     def sync(
         self, select: Sequence[str] | None = None, progress: SyncProgress | None = None
     ) -> Iterable[GroupSyncSummary]:
-        """Sync the selected (default: all online) groups from the offline store; see featurestore.sync."""
+        """Sync the selected (default: all online) groups from the offline store: each entity's values valid
+        at this store's `now` (the wall clock unless injected); see featurestore.sync."""
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
         overlap = self.settings.online.sync_overlap if self.settings else None
@@ -138,6 +140,7 @@ class FeatureStore:
             self.offline_reader,
             self.online_store,
             select=select,
+            now=self._now,
             progress=progress,
             **({"overlap": overlap} if overlap is not None else {}),
         )

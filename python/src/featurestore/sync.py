@@ -1,17 +1,31 @@
-"""`featurestore sync`: push each online group's changed latest values from the offline store online.
+"""`featurestore sync`: make each online group hold, per entity, the row valid at the sync's time `now`.
+
+A feature-group row holds an entity's values from its event time until the entity's next row, and the
+groups pre-compute rows (when events leave a window, up to the window's length after the entity's last
+event), so the offline store holds rows that are not valid yet. The row to serve at `now` is the entity's
+latest row with event time <= now; rows after `now` are never written.
 
 Per online group:
-1. read the marker (the largest `computed_at` the group's last successful sync read; none: full load);
-2. read from the offline store each entity's latest row, for the entities whose latest row has
-   `computed_at` > marker - overlap (offline_queries.latest_changed_rows_sql);
+1. read the marker: the largest `computed_at` the group's last successful sync read, and that sync's
+   `now` (valid_until); none: a full load, each entity's row valid at `now`;
+2. read from the offline store the row valid at `now` of each entity whose valid row changed since: it
+   was computed after the marker (minus the overlap), or its event time lies in (valid_until, now], a
+   pre-computed row that has just become valid (offline_queries.latest_changed_rows_sql);
 3. write them newest-wins (a stale or identical record is skipped), waiting for every write to be
    confirmed;
-4. only then store the new marker: the largest `computed_at` read.
+4. only then store the new marker, both fields in one write: the largest `computed_at` read, and `now`.
 
-A crash anywhere before 4 leaves the marker where it was, so a rerun reads the same rows again and the
-store's newest-wins skips what was already written: reruns converge. Groups whose contract says
-`online: false` are not synced and their marker is forgotten, so turning them on again loads every
-entity's current latest values.
+A crash anywhere before 4 leaves the marker where it was, so a rerun reads the same rows again (and any
+that became valid meanwhile) and the store's newest-wins skips what was already written: reruns converge.
+
+`now` before the marker's valid_until (clocks of two hosts disagree, `--now` in the past): the store
+already holds values valid at valid_until. The sync writes the changed rows valid at `now`, which
+newest-wins lets through only where they are newer than what is stored (never replacing a value the
+store already holds for a later time), and leaves the marker as it was: rows computed meanwhile with
+event times in (now, valid_until] were not read, and the next sync with a later `now` reads them.
+
+Groups whose contract says `online: false` are not synced and their marker is forgotten, so turning them
+on again loads every entity's values valid at that sync's `now`.
 """
 
 from __future__ import annotations
@@ -29,12 +43,16 @@ from featurestore.errors import FeatureGroupNotOnlineError, OfflineStoreError
 from featurestore.key_encoding import encode_key
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_queries import COMPUTED_AT
-from featurestore.online_store import GroupCodec, OnlineRecord, OnlineStore
+from featurestore.online_store import GroupCodec, OnlineRecord, OnlineStore, SyncMarker, utc_now
 from featurestore.value_codec import naive_utc
 
 
 class OfflineReader(Protocol):
-    def latest_changed_rows(self, group: FeatureGroup, since: datetime | None) -> pa.Table: ...
+    def latest_changed_rows(
+        self, group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
+    ) -> pa.Table:
+        """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
+        ...
 
 
 class SyncProgress(Protocol):
@@ -53,7 +71,11 @@ class GroupSyncSummary:
     write_units: float
     retries: int
     seconds: float
-    marker: datetime | None
+    marker: SyncMarker | None
+    # The sync's `now`: the store holds the values valid then (unless `behind`).
+    now: datetime
+    # `now` was before the previous sync's: only changes valid at `now` were written, marker kept.
+    behind: bool = False
 
 
 def records_from_rows(group: FeatureGroup, table: pa.Table) -> tuple[list[OnlineRecord], datetime | None]:
@@ -78,29 +100,52 @@ def records_from_rows(group: FeatureGroup, table: pa.Table) -> tuple[list[Online
     return records, marker
 
 
+def next_marker(
+    previous: SyncMarker | None, read_computed_at: datetime | None, now: datetime
+) -> tuple[SyncMarker | None, bool]:
+    """The marker to store once the writes are confirmed, and whether `now` was behind the previous one.
+
+    Never backwards: computed_at is the larger of the previous and the largest read (an overlap re-read
+    reads older rows); valid_until moves to `now` only forwards. A sync behind the previous one keeps the
+    marker whole, as it did not read the rows with event times in (now, valid_until] computed since."""
+    if previous is None:
+        # A full load that read nothing (no row valid yet) leaves no marker: the next sync loads fully.
+        return (None if read_computed_at is None else SyncMarker(read_computed_at, now)), False
+    if previous.valid_until is not None and now < previous.valid_until:
+        return previous, True
+    computed_at = previous.computed_at
+    if read_computed_at is not None and read_computed_at > computed_at:
+        computed_at = read_computed_at
+    return SyncMarker(computed_at, now), False
+
+
 def sync_group(
     group: FeatureGroup,
     reader: OfflineReader,
     store: OnlineStore,
     *,
+    now: datetime | None = None,
     overlap: timedelta = timedelta(0),
     progress: SyncProgress | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    timer: Callable[[], float] = time.monotonic,
 ) -> GroupSyncSummary:
+    """Sync one group to the values valid at `now` (naive UTC or aware; default: the wall clock, UTC)."""
     if not group.online:
         raise FeatureGroupNotOnlineError(group.name)
-    started = clock()
+    started = timer()
+    at = utc_now() if now is None else naive_utc(now)
     previous = store.get_marker(group.name)
-    since = None if previous is None else previous - overlap
-    table = reader.latest_changed_rows(group, since)
+    if previous is None:
+        table = reader.latest_changed_rows(group, None, at)
+    else:
+        table = reader.latest_changed_rows(group, previous.computed_at - overlap, at, previous.valid_until)
     records, read_marker = records_from_rows(group, table)
     if progress:
         progress.start(group.name, len(records))
     stats = store.write(group, records, progress.advance if progress else None)
-    # Only now, with every write confirmed, may the marker move; never backwards (an overlap re-read).
-    marker = previous
-    if read_marker is not None and (previous is None or read_marker > previous):
-        marker = read_marker
+    # Only now, with every write confirmed, may the marker move.
+    marker, behind = next_marker(previous, read_marker, at)
+    if marker != previous:
         store.set_marker(group.name, marker)
     return GroupSyncSummary(
         group=group.name,
@@ -110,8 +155,10 @@ def sync_group(
         skipped_stale=stats.stale,
         write_units=stats.write_units,
         retries=stats.retries,
-        seconds=clock() - started,
+        seconds=timer() - started,
         marker=marker,
+        now=at,
+        behind=behind,
     )
 
 
@@ -142,11 +189,14 @@ def sync(
     store: OnlineStore,
     *,
     select: Sequence[str] | None = None,
+    now: Callable[[], datetime] = utc_now,
     overlap: timedelta = timedelta(0),
     progress: SyncProgress | None = None,
 ) -> Iterable[GroupSyncSummary]:
-    """Sync the selected (default: every online) group, one after the other; yields each group's summary."""
+    """Sync the selected (default: every online) group, one after the other; yields each group's summary.
+
+    `now` is asked once per group, just before its read: the time whose valid values the group gets."""
     groups = groups_to_sync(catalog, select)
     forget_offline_groups(catalog, store)
     for group in groups:
-        yield sync_group(group, reader, store, overlap=overlap, progress=progress)
+        yield sync_group(group, reader, store, now=now(), overlap=overlap, progress=progress)
