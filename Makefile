@@ -84,8 +84,11 @@ lint: setup
 	$(BIN)/ruff format --check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/sqlfluff lint models tests/dbt
 
+# pytest-xdist: one worker per core (tests mostly wait on dbt and DuckDB subprocesses); a file's tests stay on
+# one worker, so module fixtures (a built project, a moto server) are built once. 370 s instead of 616 s on 2 cores.
+PYTEST_WORKERS ?= auto
 pytest: setup $(RAW_DIR)/.complete
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test: lint dbt-build pytest
 
