@@ -15,55 +15,11 @@
 
 with
 
-base as (
-
-    select * from {{ ref('base_news__reactions') }}
-    where
-        rejection_reason is null
-        -- Only the raw partitions of this batch (a literal, so that Athena prunes them); all on a full build.
-        and {{ "dt >= '" ~ batch.dt_from ~ "'" if batch.dt_from is not none else 'true' }}
-
-),
-
-deliveries as (
-
-    select
-        *,
-        row_number() over (partition by reaction_id order by ingested_at, dt) as delivery_number
-    from base
-
-),
-
-first_deliveries as (
-
-    select * from deliveries
-    where delivery_number = 1
-
-),
-
-{% if is_incremental() -%}
-already_staged as (
-
-    select reaction_id from {{ this }}
-    where {{ featurestore.in_time_range('reacted_at', batch.event_time_from) }}
-
-),
-
 new_events as (
 
-    select first_deliveries.*
-    from first_deliveries
-    left join already_staged on first_deliveries.reaction_id = already_staged.reaction_id
-    where already_staged.reaction_id is null
+    {{ featurestore.staged_new_events(ref('base_news__reactions'), 'reaction_id', 'reacted_at', batch) }}
 
 ),
-{%- else -%}
-new_events as (
-
-    select * from first_deliveries
-
-),
-{%- endif %}
 
 final as (
 
