@@ -7,11 +7,8 @@
         {%- do conditions.append(prefix ~ column ~ ' is not null') -%}
     {%- endfor -%}
     {%- if bounds is not none -%}
-        {%- set start = bounds.start -%}
-        {%- if start is string -%}
-            {%- set start = modules.datetime.datetime.fromisoformat(start) -%}
-        {%- endif -%}
-        {%- set oldest = start.replace(tzinfo=none) - modules.datetime.timedelta(seconds=spec.ttl_seconds) -%}
+        {#- pit_time_bounds() has made both bounds datetimes. -#}
+        {%- set oldest = bounds.start.replace(tzinfo=none) - modules.datetime.timedelta(seconds=spec.ttl_seconds) -%}
         {%- do conditions.append(prefix ~ spec.event_time ~ ' > ' ~ featurestore.timestamp_literal(oldest)) -%}
         {%- do conditions.append(prefix ~ spec.event_time ~ ' <= ' ~ featurestore.timestamp_literal(bounds.end)) -%}
     {%- endif -%}

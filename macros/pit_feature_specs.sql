@@ -40,17 +40,8 @@
         {%- if not execute -%}
             {%- do specs.append({'name': entry.group, 'relation': relation}) -%}
         {%- else -%}
-            {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
-                | selectattr('name', 'equalto', entry.group) | list -%}
-            {%- set contract = (nodes[0].config.meta or {}).get('feature_group') if nodes else none -%}
-            {%- if contract is not mapping -%}
-                {{ exceptions.raise_compiler_error(
-                    context ~ ": '" ~ entry.group ~ "' is not a feature group (no config.meta.feature_group in "
-                    ~ "its .yml); feature groups: " ~ (graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
-                    | selectattr('config.meta.feature_group', 'defined') | map(attribute='name') | sort | join(', '))
-                ) }}
-            {%- endif -%}
-            {%- set node = nodes[0] -%}
+            {%- set node = featurestore.feature_group_node(entry.group, context) -%}
+            {%- set contract = node.config.meta.feature_group -%}
             {%- set entity = [contract.entity] if contract.entity is string else contract.entity -%}
             {%- set reserved = entity + [contract.event_time, 'computed_at'] -%}
             {%- set available = node.columns.keys() | reject('in', reserved) | list -%}

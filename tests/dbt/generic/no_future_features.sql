@@ -8,14 +8,8 @@
 {%- if execute -%}
     {%- for entry in feature_groups -%}
         {%- set spec = {'group': entry} if entry is string else entry -%}
-        {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
-            | selectattr('name', 'equalto', spec.group) | list -%}
-        {%- set contract = (nodes[0].config.meta or {}).get('feature_group') if nodes else none -%}
-        {%- if contract is not mapping -%}
-            {{ exceptions.raise_compiler_error(
-                "no_future_features on " ~ model ~ ": '" ~ spec.group ~ "' is not a feature group"
-            ) }}
-        {%- endif -%}
+        {%- set contract = featurestore.feature_group_node(spec.group, 'no_future_features on ' ~ model)
+            .config.meta.feature_group -%}
         {%- set ttl = featurestore.ttl_seconds(spec.get('ttl') or contract.ttl, 'no_future_features on ' ~ model) -%}
         {%- do checks.append({
             'column': (spec.get('alias') or spec.group) ~ '_' ~ contract.event_time,
