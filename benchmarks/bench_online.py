@@ -108,6 +108,15 @@ def change_one_percent(path: Path, name: str, size: int) -> int:
     return len(range(7, size, 100))
 
 
+def change_all(path: Path, name: str) -> None:
+    """A backfill that changed every entity's values (a new row per entity, later event time)."""
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            f"insert into {name} select entity_id, effective_at + interval 2 day, count_1h + 2, count_24h, "
+            f"ratio_24h, label, seen_at, timestamp '2026-11-01 00:10:00' from {name}"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -117,7 +126,15 @@ def free_port() -> int:
 def start_dynalite() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), "--createTableMs", "0"],
+        [
+            str(DYNALITE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--createTableMs",
+            "0",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -140,7 +157,10 @@ def client(endpoint: str, pool: int) -> Any:
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=pool),
+        config=Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            max_pool_connections=pool,
+        ),
     )
 
 
@@ -219,7 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # (c) our sync in both write modes: full load, then 1% changed.
         store_c = DynamoDBOnlineStore(raw, table_prefix="c_", write_concurrency=args.concurrency)
-        store_d = DynamoDBOnlineStore(raw, table_prefix="d_", write_concurrency=args.concurrency, write_mode="batch")
+        store_d = DynamoDBOnlineStore(
+            raw,
+            table_prefix="d_",
+            write_concurrency=args.concurrency,
+            write_mode="batch",
+        )
         for store in (store_c, store_d):
             store.ensure_table(store.table_name("fg_main"))
             store.get_marker("fg_main")  # creates the markers table outside the timing
@@ -232,6 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["incremental"] = sync_group(main_group, reader, store_c, now=NOW)
         results["incremental_batch"] = sync_group(main_group, reader, store_d, now=NOW)
         results["changed"] = changed
+        # `sync --full` over a populated table: after a backfill that changed every entity, then again with
+        # nothing changed (what a reconcile costs). Batch mode only: conditional writes do not depend on it.
+        change_all(offline_path, "fg_main")
+        log("(c) featurestore sync --full, batch, every entity changed ...")
+        results["backfill_batch"] = sync_group(main_group, reader, store_d, now=NOW, full=True)
+        log("(c) featurestore sync --full, batch, nothing changed ...")
+        results["reconcile_batch"] = sync_group(main_group, reader, store_d, now=NOW, full=True)
         for name in ("fg_b", "fg_c"):
             sync_group(groups[name], reader, store_c, now=NOW)
 
@@ -242,24 +274,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         one = [{"entity_id": 12345 % args.entities}]
         hundred = [{"entity_id": i * 7} for i in range(100)]
         three_groups = [f"{g}:{f}" for g in sizes for f in wanted]
-        names = {"#k": KEY, "#t": "_event_time", "#x": "_expires_at", **{f"#f{i}": f for i, f in enumerate(wanted)}}
+        names = {
+            "#k": KEY,
+            "#t": "_event_time",
+            "#x": "_expires_at",
+            **{f"#f{i}": f for i, f in enumerate(wanted)},
+        }
         projection = ", ".join(names)
 
         def raw_get(table_name: str, rows: list[dict[str, int]]) -> Any:
             keys = [{KEY: {"S": encode_key([row["entity_id"]])}} for row in rows]
             request = {
-                table_name: {"Keys": keys, "ProjectionExpression": projection, "ExpressionAttributeNames": names}
+                table_name: {
+                    "Keys": keys,
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
+                }
             }
             while request:
                 request = raw.batch_get_item(RequestItems=request).get("UnprocessedKeys") or {}
 
         raw_pool = ThreadPoolExecutor(8)
         log("latency ...")
-        results["ours_1"] = timed(lambda: feature_store.get_online_features(three_groups[:3], one), args.repeat)
+        results["ours_1"] = timed(
+            lambda: feature_store.get_online_features(three_groups[:3], one),
+            args.repeat,
+        )
         results["raw_1"] = timed(lambda: raw_get("c_fg_main", one), args.repeat)
-        results["ours_100"] = timed(lambda: feature_store.get_online_features(three_groups, hundred), args.repeat)
+        results["ours_100"] = timed(
+            lambda: feature_store.get_online_features(three_groups, hundred),
+            args.repeat,
+        )
         results["raw_100"] = timed(
-            lambda: list(raw_pool.map(lambda g: raw_get(f"c_{g}", hundred), list(sizes))), args.repeat
+            lambda: list(raw_pool.map(lambda g: raw_get(f"c_{g}", hundred), list(sizes))),
+            args.repeat,
         )
         raw_pool.shutdown()
 
@@ -267,7 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sync_group(main_group, reader, sqlite_store, now=NOW)
         sqlite_features = FeatureStore(catalog, sqlite_store)
         results["sqlite_1"] = timed(
-            lambda: sqlite_features.get_online_features(three_groups[:3], one), max(args.repeat, 2000)
+            lambda: sqlite_features.get_online_features(three_groups[:3], one),
+            max(args.repeat, 2000),
         )
         feature_store.close()
         sqlite_features.close()
@@ -284,8 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def render(args: argparse.Namespace, r: dict[str, Any], command: str) -> str:
     full, incremental = r["full"], r["incremental"]
     full_batch, incremental_batch = r["full_batch"], r["incremental_batch"]
+    backfill, reconcile = r["backfill_batch"], r["reconcile_batch"]
     ours = full.items_written / full.seconds
     ours_batch = full_batch.items_written / full_batch.seconds
+    ours_backfill = backfill.items_written / backfill.seconds
     load = os.getloadavg()
 
     def lat(key: str) -> str:
@@ -301,7 +352,10 @@ def render(args: argparse.Namespace, r: dict[str, Any], command: str) -> str:
         return f"| {mode} | **{rate / r['b']:.2f}x** | **{rate / r['a']:.2f}x** | {written} |"
 
     def changed_row(mode: str, s: Any) -> str:
-        return f"| {mode} | {s.rows_read:,} | {s.items_written:,} | {s.skipped_stale:,} | {s.seconds:.2f} |"
+        return (
+            f"| {mode} | {s.rows_read:,} | {s.items_written:,} | {s.skipped_stale:,} | {s.items_deleted:,} "
+            f"| {s.write_units:,.0f} | {s.read_units:,.0f} | {s.seconds:.2f} |"
+        )
 
     return f"""# Online store benchmark
 
@@ -318,21 +372,25 @@ def render(args: argparse.Namespace, r: dict[str, Any], command: str) -> str:
 | (a) boto3 `batch_writer`, one thread | {r["a"]:,.0f} | no |
 | (b) raw BatchWriteItem, {args.concurrency} threads, 25 items/call | {r["b"]:,.0f} | no |
 | featurestore sync, `conditional` mode (PutItem per item, {threads} threads) | {ours:,.0f} | yes, by DynamoDB |
-| featurestore sync, `batch` mode (read versions, BatchWriteItem; {threads} threads) | {ours_batch:,.0f} | leased |
+| featurestore sync, `batch` mode (scan versions, BatchWriteItem; {threads} threads) | {ours_batch:,.0f} | leased |
+| featurestore sync --full, `batch`, populated table, every entity changed | {ours_backfill:,.0f} | leased |
 
 The sync's times include reading the offline store (DuckDB) and building the items.
 
-| mode | ratio to (b) (goal >= 0.7x) | ratio to (a) (goal > 1x) | full load |
+| sync | ratio to (b) (goal >= 0.7x) | ratio to (a) (goal > 1x) | items |
 | --- | ---: | ---: | --- |
-{throughput_row("conditional", ours, full)}
-{throughput_row("batch", ours_batch, full_batch)}
+{throughput_row("conditional, full load, new table", ours, full)}
+{throughput_row("batch, full load, new table", ours_batch, full_batch)}
+{throughput_row("batch, `--full` over a populated table", ours_backfill, backfill)}
 
-Second sync with 1% of the entities changed ({r["changed"]:,}):
+Later syncs (write and read units as DynamoDB reports them; dynalite reports them like DynamoDB):
 
-| mode | rows read | items written | skipped | seconds |
-| --- | ---: | ---: | ---: | ---: |
-{changed_row("conditional", incremental)}
-{changed_row("batch", incremental_batch)}
+| sync | rows read | items written | skipped | deleted | write units | read units | seconds |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+{changed_row(f"conditional, {r['changed']:,} entities (1%) changed", incremental)}
+{changed_row(f"batch, {r['changed']:,} entities (1%) changed", incremental_batch)}
+{changed_row("batch, `--full`, every entity changed", backfill)}
+{changed_row("batch, `--full`, nothing changed", reconcile)}
 
 ## Lookup latency (ms, p50 / p99, {args.repeat} lookups each)
 

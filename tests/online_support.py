@@ -116,6 +116,14 @@ class OfflineTable:
             )
         return computed_at
 
+    def remove(self, entities: Iterable[Sequence[Any]]) -> None:
+        """Delete every row of these entities, as a backfill whose new logic no longer produces them does."""
+        table = self.group.relation_name.split(".")[-1]
+        condition = " and ".join(f"{column} = ?" for column in self.group.entity)
+        with duckdb.connect(str(self.path)) as connection:
+            for key in entities:
+                connection.execute(f"delete from {table} where {condition}", list(key))
+
     def latest(self, as_of: dt.datetime = FAR_FUTURE) -> dict[str, tuple[dt.datetime, dict[str, Any]]]:
         """Each entity's row valid at `as_of` (its latest with event time <= as_of; by default its latest):
         encoded key -> (event time, values); the oracle of the comparisons, in Python, not SQL."""

@@ -240,6 +240,48 @@ def test_online_switched_on_off_and_on_again(
     assert online_mismatches(store, offline) == []
 
 
+def test_a_full_sync_deletes_entities_a_backfill_removed_and_rewrites_nothing_unchanged(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert(history(range(1, 31), steps=2))
+    list(sync(catalog, reader, store, now=after_all))
+    removed = [encode_key([user]) for user in range(25, 31)]
+    offline.remove([user] for user in range(25, 31))
+    offline.upsert([([3], BASE_TIME + dt.timedelta(hours=2), values_for(333))])
+
+    (changes,) = sync(catalog, reader, store, now=after_all)
+    # An incremental sync reads changed rows; a removed entity has none, so it stays online.
+    assert (changes.full_load, changes.items_written, changes.items_deleted) == (False, 1, 0)
+    assert len(online_mismatches(store, offline, extra_keys=removed)) == 6
+
+    offline.upsert([([4], BASE_TIME + dt.timedelta(hours=2), values_for(444))])
+    (full,) = sync(catalog, reader, stores.open(), now=after_all, full=True)
+    assert full.full_load and (full.rows_read, full.items_written, full.skipped_stale) == (24, 1, 23)
+    assert full.items_deleted == 6
+    assert online_mismatches(store, offline, extra_keys=removed) == []
+    marker = store.get_marker(offline.group.name)
+    assert marker is not None and marker.valid_until == AFTER_ALL
+
+    (again,) = sync(catalog, reader, store, now=after_all, full=True)
+    assert (again.items_written, again.skipped_stale, again.items_deleted) == (0, 24, 0)
+
+
+def test_a_full_sync_behind_a_later_one_deletes_nothing_the_later_one_wrote(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    """Entity 2 only has a row after the full sync's `now`, and a later sync put it online: it stays."""
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    early, late = BASE_TIME, BASE_TIME + dt.timedelta(hours=3)
+    offline.upsert([([1], early, values_for(1)), ([1], late, values_for(11)), ([2], late, values_for(2))])
+    list(sync(catalog, reader, store, now=pinned(late)))
+    (behind,) = sync(catalog, reader, store, now=pinned(early + dt.timedelta(hours=1)), full=True)
+    assert (behind.items_written, behind.skipped_stale, behind.items_deleted) == (0, 1, 0)
+    assert online_mismatches(store, offline) == []
+
+
 # --- the values valid at the sync's time: pre-computed (future) rows ---
 
 
@@ -497,6 +539,48 @@ def test_throttled_writes_are_retried(
         assert unprocessed.injected > 0
     assert summary.items_written == 200
     assert online_mismatches(store, offline) == []
+
+
+def test_throttled_scans_and_deletes_of_a_full_sync_are_retried(
+    offline: OfflineTable, reader: DuckDBOfflineStore, dynamodb_stores: StoreFactory
+) -> None:
+    store = dynamodb_stores.open()
+    offline.upsert(history(range(1, 101), steps=1))
+    list(sync(catalog_of(offline.group), reader, store, now=after_all))
+    offline.remove([user] for user in range(1, 41))
+    batched = dynamodb_stores.write_mode == "batch"
+    scans = Injector(store.client, "Scan", fraction=0.5)
+    deletes = Injector(store.client, "BatchWriteItem" if batched else "DeleteItem", fraction=0.3, seed=3)
+    (summary,) = sync(catalog_of(offline.group), reader, store, now=after_all, full=True)
+    assert scans.injected > 0 and deletes.injected > 0
+    assert summary.retries == scans.injected + deletes.injected
+    assert (summary.items_written, summary.skipped_stale, summary.items_deleted) == (0, 60, 40)
+    assert online_mismatches(store, offline, extra_keys=[encode_key([user]) for user in range(1, 41)]) == []
+
+
+def test_a_conditional_full_sync_keeps_an_entity_rewritten_after_its_scan(
+    offline: OfflineTable, reader: DuckDBOfflineStore, tmp_path: Path, dynalite: Dynalite
+) -> None:
+    """Entity 1 is gone offline when the full sync scans, and back (a newer row, written by another sync)
+    before the sync deletes it: the delete is conditional on the version scanned, so the new value stays."""
+    stores = StoreFactory("dynamodb", tmp_path, dynalite)
+    store, other = stores.open(), stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert(history(range(1, 6), steps=1))
+    list(sync(catalog, reader, store, now=after_all))
+    offline.remove([[1]])
+    returned = BASE_TIME + dt.timedelta(hours=5)
+
+    def another_sync_writes_entity_1(**_: Any) -> None:
+        offline.upsert([([1], returned, values_for(77))])
+        sync_group(offline.group, reader, other, now=AFTER_ALL)
+
+    store.client.meta.events.register_first("before-call.dynamodb.DeleteItem", another_sync_writes_entity_1)
+    (full,) = sync(catalog, reader, store, now=after_all, full=True)
+    assert full.items_deleted == 0
+    assert online_mismatches(store, offline) == []
+    (found,) = store.read(offline.group, [encode_key([1])], ["count_7d"])
+    assert found is not None and found.event_time == returned
 
 
 def test_sync_that_gives_up_names_the_group_and_keeps_its_marker(

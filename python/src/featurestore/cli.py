@@ -217,6 +217,14 @@ def sync_command(
             "current time; for demos and tests on past data.",
         ),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every entity's values (not only the changed ones) and compare them with every stored "
+            "item; entities a backfill removed offline are deleted online. Run it after such a backfill.",
+        ),
+    ] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Write each online group's changed values, as valid now, from the offline store to the online store."""
@@ -238,14 +246,16 @@ def sync_command(
         ) as progress,
     ):
         summaries = []
-        for summary in store.sync(names, progress=_RichSyncProgress(progress)):
+        for summary in store.sync(names, progress=_RichSyncProgress(progress), full=full):
             summaries.append(summary)
             # One line per group, printed as it finishes (a table would be cut on a narrow terminal).
             progress.console.print(
                 f"[bold]{summary.group}[/bold]: {'full load' if summary.full_load else 'changes'} as of "
                 f"{summary.now.isoformat(sep=' ', timespec='seconds')} UTC, "
                 f"{summary.rows_read:,} rows read, {summary.items_written:,} items written, "
-                f"{summary.skipped_stale:,} skipped as stale, {summary.write_units:,.1f} write units, "
+                f"{summary.skipped_stale:,} skipped as stale, "
+                + (f"{summary.items_deleted:,} deleted (gone offline), " if summary.full_load else "")
+                + f"{summary.write_units:,.1f} write units, {summary.read_units:,.1f} read units, "
                 f"{summary.retries:,} retries, {summary.seconds:.2f} s"
             )
             if summary.behind and summary.marker is not None and summary.marker.valid_until is not None:

@@ -81,6 +81,8 @@ BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 WRITE_MODES = ("conditional", "batch")
 _TASK_SIZE = 50
+# A stored item's version: event time and computed_at (microseconds), digest.
+Version = tuple[int, int, str]
 
 
 def _error_code(error: ClientError) -> str:
@@ -205,40 +207,72 @@ class DynamoDBOnlineStore:
         return item
 
     def write(
-        self, group: FeatureGroup, records: Sequence[OnlineRecord], progress: ProgressCallback | None = None
+        self,
+        group: FeatureGroup,
+        records: Sequence[OnlineRecord],
+        progress: ProgressCallback | None = None,
+        *,
+        full_load_at: datetime | None = None,
     ) -> WriteStats:
         table = self.table_name(group.name)
         self.ensure_table(table)
+        lease = None
         if self.write_mode == "batch":
             lease = GroupLease(self.client, self._markers_table(), group.name, self.lease_seconds)
             lease.acquire()
-            try:
-                return self._write_concurrently(
-                    records,
-                    BATCH_GET_LIMIT,
-                    lambda chunk, stats: self._write_batched(group, table, chunk, lease, stats),
-                    progress,
+        try:
+            total = WriteStats()
+            versions: dict[str, Version] | None = None
+            gone: list[tuple[str, Version]] = []
+            if full_load_at is not None:
+                # One scan of every stored version instead of a read per record: a full load touches most
+                # items, and a scan is billed by the data read (4 KB per unit), not per item.
+                versions = self._scan_versions(group.name, table, total)
+                fresh = [record for record in records if _is_newer(record, versions.get(record.key))]
+                total.stale += len(records) - len(fresh)
+                if progress and len(fresh) < len(records):
+                    progress(len(records) - len(fresh))
+                present = {record.key for record in records}
+                horizon = to_micros(full_load_at)
+                gone = [
+                    (key, version) for key, version in versions.items() if key not in present and version[0] <= horizon
+                ]
+                records = fresh
+            if lease is not None:
+                chunk_size = BATCH_WRITE_LIMIT if versions is not None else BATCH_GET_LIMIT
+                total.add(
+                    self._write_concurrently(
+                        records,
+                        chunk_size,
+                        lambda chunk, stats: self._write_batched(group, table, chunk, lease, stats, versions),
+                        progress,
+                    )
                 )
-            finally:
+            else:
+
+                def put_each(chunk: Sequence[OnlineRecord], stats: WriteStats) -> None:
+                    for record in chunk:
+                        self._put_newest(group, table, record, stats)
+
+                total.add(self._write_concurrently(records, _TASK_SIZE, put_each, progress))
+            if gone:
+                total.add(self._delete_gone(group.name, table, gone, lease))
+            return total
+        finally:
+            if lease is not None:
                 lease.release()
-
-        def put_each(chunk: Sequence[OnlineRecord], stats: WriteStats) -> None:
-            for record in chunk:
-                self._put_newest(group, table, record, stats)
-
-        return self._write_concurrently(records, _TASK_SIZE, put_each, progress)
 
     def _write_concurrently(
         self,
-        records: Sequence[OnlineRecord],
+        records: Sequence[Any],
         chunk_size: int,
-        write_chunk: Callable[[Sequence[OnlineRecord], WriteStats], None],
+        write_chunk: Callable[[Sequence[Any], WriteStats], None],
         progress: ProgressCallback | None,
     ) -> WriteStats:
         total = WriteStats()
         stop = threading.Event()
 
-        def run(chunk: Sequence[OnlineRecord]) -> WriteStats:
+        def run(chunk: Sequence[Any]) -> WriteStats:
             stats = WriteStats()
             if not stop.is_set():
                 write_chunk(chunk, stats)
@@ -256,10 +290,7 @@ class DynamoDBOnlineStore:
                             pending.cancel()
                         raise future.exception()  # type: ignore[misc]
                     stats = future.result()
-                    total.written += stats.written
-                    total.stale += stats.stale
-                    total.write_units += stats.write_units
-                    total.retries += stats.retries
+                    total.add(stats)
                     if progress:
                         progress(stats.written + stats.stale)
         finally:
@@ -300,41 +331,42 @@ class DynamoDBOnlineStore:
         raise SyncGaveUpError(group.name, f"{last}, {self.backoff.max_attempts} attempts for entity {record.key}")
 
     def _write_batched(
-        self, group: FeatureGroup, table: str, chunk: Sequence[OnlineRecord], lease: GroupLease, stats: WriteStats
+        self,
+        group: FeatureGroup,
+        table: str,
+        chunk: Sequence[OnlineRecord],
+        lease: GroupLease,
+        stats: WriteStats,
+        versions: dict[str, Version] | None = None,
     ) -> None:
-        names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
-        request = {
-            table: {
-                "Keys": [{KEY: {"S": record.key}} for record in chunk],
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
-                "ConsistentRead": True,
+        """BatchWriteItem the records newer than their stored versions: `versions` when a full load scanned
+        them (the records are already filtered), else read here, strongly consistent, for this chunk."""
+        newer: Sequence[OnlineRecord] = chunk
+        if versions is None:
+            names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
+            request = {
+                table: {
+                    "Keys": [{KEY: {"S": record.key}} for record in chunk],
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                    "ConsistentRead": True,
+                }
             }
-        }
-        stored = {
-            item[KEY]["S"]: (int(item[EVENT_TIME]["N"]), int(item[COMPUTED_AT]["N"]), item[DIGEST]["S"])
-            for item in self._batch_get(group.name, request)
-        }
-        newer = []
-        for record in chunk:
-            version = stored.get(record.key)
-            event_time, computed_at = to_micros(record.event_time), to_micros(record.computed_at)
-            if (
-                version is None
-                or version[0] < event_time
-                or (version[0] == event_time and version[1] < computed_at and version[2] != record.digest)
-            ):
-                newer.append(record)
-            else:
-                stats.stale += 1
+            stored = {item[KEY]["S"]: _version(item) for item in self._batch_get(group.name, request, stats)}
+            newer = [record for record in chunk if _is_newer(record, stored.get(record.key))]
+            stats.stale += len(chunk) - len(newer)
         for start in range(0, len(newer), BATCH_WRITE_LIMIT):
-            items = [self.item(group, record) for record in newer[start : start + BATCH_WRITE_LIMIT]]
-            self._batch_write(group.name, table, items, lease, stats)
+            requests = [
+                {"PutRequest": {"Item": self.item(group, record)}}
+                for record in newer[start : start + BATCH_WRITE_LIMIT]
+            ]
+            stats.written += self._batch_write(group.name, table, requests, lease, stats)
 
     def _batch_write(
-        self, group: str, table: str, items: list[dict[str, Any]], lease: GroupLease, stats: WriteStats
-    ) -> None:
-        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+        self, group: str, table: str, requests: list[dict[str, Any]], lease: GroupLease, stats: WriteStats
+    ) -> int:
+        """Send Put/DeleteRequests (at most 25) until all are processed; returns how many were sent."""
+        pending = requests
         for attempt in range(self.backoff.max_attempts):
             lease.check()
             try:
@@ -349,16 +381,118 @@ class DynamoDBOnlineStore:
             else:
                 for consumed in response.get("ConsumedCapacity", []):
                     stats.write_units += float(consumed.get("CapacityUnits", 0.0))
-                unprocessed = (response.get("UnprocessedItems") or {}).get(table, [])
-                stats.written += len(pending) - len(unprocessed)
-                if not unprocessed:
-                    return
-                pending = unprocessed
+                pending = (response.get("UnprocessedItems") or {}).get(table, [])
+                if not pending:
+                    return len(requests)
                 last = f"{len(pending)} UnprocessedItems"
             stats.retries += 1
             if attempt + 1 < self.backoff.max_attempts:
                 self.backoff.wait(attempt)
         raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts")
+
+    def _delete_gone(
+        self, group: str, table: str, gone: Sequence[tuple[str, Version]], lease: GroupLease | None
+    ) -> WriteStats:
+        """Delete the entities a full load found stored but not offline. Batch mode: under the lease; else
+        each DeleteItem is conditional on the version scanned, so a newer write in between survives."""
+        if lease is not None:
+
+            def delete_batch(chunk: Sequence[tuple[str, Version]], stats: WriteStats) -> None:
+                requests = [{"DeleteRequest": {"Key": {KEY: {"S": key}}}} for key, _ in chunk]
+                stats.deleted += self._batch_write(group, table, requests, lease, stats)
+
+            return self._write_concurrently(gone, BATCH_WRITE_LIMIT, delete_batch, None)
+
+        def delete_each(chunk: Sequence[tuple[str, Version]], stats: WriteStats) -> None:
+            for key, version in chunk:
+                self._delete_version(group, table, key, version, stats)
+
+        return self._write_concurrently(gone, _TASK_SIZE, delete_each, None)
+
+    def _delete_version(self, group: str, table: str, key: str, version: Version, stats: WriteStats) -> None:
+        for attempt in range(self.backoff.max_attempts):
+            try:
+                response = self.client.delete_item(
+                    TableName=table,
+                    Key={KEY: {"S": key}},
+                    ConditionExpression="#t = :t AND #c = :c",
+                    ExpressionAttributeNames={"#t": EVENT_TIME, "#c": COMPUTED_AT},
+                    ExpressionAttributeValues={":t": {"N": str(version[0])}, ":c": {"N": str(version[1])}},
+                    ReturnConsumedCapacity="TOTAL",
+                )
+            except ClientError as error:
+                code = _error_code(error)
+                if code == "ConditionalCheckFailedException":
+                    return  # rewritten since the scan: a newer value, which stays
+                if code not in RETRYABLE:
+                    raise OnlineStoreError(
+                        f"feature group '{group}': DynamoDB rejected deleting entity {key}: {error}"
+                    ) from error
+                last = f"{code} on DeleteItem"
+            except BotoCoreError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                stats.deleted += 1
+                stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+                return
+            stats.retries += 1
+            if attempt + 1 < self.backoff.max_attempts:
+                self.backoff.wait(attempt)
+        raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts deleting entity {key}")
+
+    def _scan_versions(self, group: str, table: str, stats: WriteStats) -> dict[str, Version]:
+        """Every stored item's version (key, event time, computed_at, digest): a strongly consistent
+        parallel Scan, one segment per writer thread."""
+        names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
+        segments = max(1, self.write_concurrency)
+
+        def scan_segment(segment: int) -> tuple[dict[str, Version], WriteStats]:
+            found: dict[str, Version] = {}
+            seen = WriteStats()
+            start: dict[str, Any] | None = None
+            attempt = 0
+            while True:
+                request: dict[str, Any] = {
+                    "TableName": table,
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                    "ConsistentRead": True,
+                    "Segment": segment,
+                    "TotalSegments": segments,
+                    "ReturnConsumedCapacity": "TOTAL",
+                }
+                if start is not None:
+                    request["ExclusiveStartKey"] = start
+                try:
+                    response = self.client.scan(**request)
+                except ClientError as error:
+                    code = _error_code(error)
+                    if code not in RETRYABLE:
+                        raise OnlineStoreError(f"feature group '{group}': Scan of {table} failed: {error}") from error
+                    problem = code
+                except BotoCoreError as error:
+                    problem = f"{type(error).__name__}: {error}"
+                else:
+                    attempt = 0
+                    seen.read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+                    for item in response.get("Items", []):
+                        found[item[KEY]["S"]] = _version(item)
+                    start = response.get("LastEvaluatedKey")
+                    if start is None:
+                        return found, seen
+                    continue
+                seen.retries += 1
+                attempt += 1
+                if attempt >= self.backoff.max_attempts:
+                    raise SyncGaveUpError(group, f"{problem} on Scan, {attempt} attempts")
+                self.backoff.wait(attempt - 1)
+
+        versions: dict[str, Version] = {}
+        with ThreadPoolExecutor(segments, thread_name_prefix="online-scan") as executor:
+            for found, seen in executor.map(scan_segment, range(segments)):
+                versions.update(found)
+                stats.add(seen)
+        return versions
 
     # --- reads ---
 
@@ -390,11 +524,15 @@ class DynamoDBOnlineStore:
                 )
         return [found.get(key) for key in keys]
 
-    def _batch_get(self, group: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _batch_get(
+        self, group: str, request: dict[str, Any], stats: WriteStats | None = None
+    ) -> Iterator[dict[str, Any]]:
         attempt = 0
         while request:
             try:
-                response = self.client.batch_get_item(RequestItems=request)
+                response = self.client.batch_get_item(
+                    RequestItems=request, **({"ReturnConsumedCapacity": "TOTAL"} if stats is not None else {})
+                )
             except ClientError as error:
                 code = _error_code(error)
                 if code == "ResourceNotFoundException":
@@ -405,6 +543,9 @@ class DynamoDBOnlineStore:
             except BotoCoreError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
+                if stats is not None:
+                    for consumed in response.get("ConsumedCapacity", []):
+                        stats.read_units += float(consumed.get("CapacityUnits", 0.0))
                 for items in response.get("Responses", {}).values():
                     yield from items
                 request = response.get("UnprocessedKeys") or {}
@@ -467,6 +608,20 @@ class DynamoDBOnlineStore:
         self.client.close()
 
 
-def _chunks(records: Sequence[OnlineRecord], size: int) -> Iterator[Sequence[OnlineRecord]]:
+def _version(item: dict[str, Any]) -> Version:
+    return int(item[EVENT_TIME]["N"]), int(item[COMPUTED_AT]["N"]), item[DIGEST]["S"]
+
+
+def _is_newer(record: OnlineRecord, stored: Version | None) -> bool:
+    """The newest-wins rule of NEWEST_WINS, on the client: write unless the stored version is as new."""
+    if stored is None:
+        return True
+    event_time = to_micros(record.event_time)
+    return stored[0] < event_time or (
+        stored[0] == event_time and stored[1] < to_micros(record.computed_at) and stored[2] != record.digest
+    )
+
+
+def _chunks(records: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(records), size):
         yield records[start : start + size]

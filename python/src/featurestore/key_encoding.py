@@ -25,6 +25,8 @@ _INTEGER_TYPES = ("bigint", "integer", "int", "smallint", "tinyint", "hugeint", 
 _STRING_TYPES = ("varchar", "string", "text", "char")
 
 KeyPart = int | str | bool
+# Built once (json.dumps with options builds an encoder per call; a full load encodes every entity's key).
+_KEY_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_key(values: Sequence[KeyPart]) -> str:
@@ -32,7 +34,7 @@ def encode_key(values: Sequence[KeyPart]) -> str:
     for value in values:
         if not isinstance(value, int | str):
             raise EntityKeyError(f"entity key value {value!r} is a {type(value).__name__}; use an integer or text")
-    encoded = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False)
+    encoded = _KEY_JSON.encode(list(values))
     if len(encoded.encode()) > MAX_KEY_BYTES:
         raise EntityKeyError(f"entity key {encoded[:80]}... is longer than {MAX_KEY_BYTES} bytes encoded")
     return encoded

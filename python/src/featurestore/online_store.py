@@ -78,8 +78,19 @@ class SyncMarker:
 class WriteStats:
     written: int = 0
     stale: int = 0
+    # Entities a full load found stored but no longer offline (see OnlineStore.write).
+    deleted: int = 0
     write_units: float = 0.0
+    read_units: float = 0.0
     retries: int = 0
+
+    def add(self, other: WriteStats) -> None:
+        self.written += other.written
+        self.stale += other.stale
+        self.deleted += other.deleted
+        self.write_units += other.write_units
+        self.read_units += other.read_units
+        self.retries += other.retries
 
 
 ProgressCallback = Callable[[int], None]
@@ -87,9 +98,19 @@ ProgressCallback = Callable[[int], None]
 
 class OnlineStore(Protocol):
     def write(
-        self, group: FeatureGroup, records: Sequence[OnlineRecord], progress: ProgressCallback | None = None
+        self,
+        group: FeatureGroup,
+        records: Sequence[OnlineRecord],
+        progress: ProgressCallback | None = None,
+        *,
+        full_load_at: datetime | None = None,
     ) -> WriteStats:
         """Write newest-wins; returns only once every record is confirmed written or skipped as stale.
+
+        `full_load_at`: the records are every entity's row valid at that time (a full load). The store then
+        compares them with all its stored versions at once, and deletes the stored entities that have no
+        record, unless their stored event time is after `full_load_at` (a later sync wrote them): a
+        backfill removed them offline.
 
         Raises SyncGaveUpError when retries of throttling or unprocessed items are exhausted."""
         ...
@@ -124,11 +145,12 @@ class GroupCodec:
             from featurestore.errors import ContractError
 
             raise ContractError(group.name, "columns", f"{sorted(clash)} are reserved by the online store; rename")
+        self._typed = list(self.types.items())
 
     def record(
         self, key: str, event_time: datetime, values: Mapping[str, Any], computed_at: datetime = EPOCH
     ) -> OnlineRecord:
-        json_values = [to_json(values[name], vtype) for name, vtype in self.types.items()]
+        json_values = [to_json(values[name], vtype) for name, vtype in self._typed]
         return OnlineRecord(
             key=key,
             event_time=event_time,

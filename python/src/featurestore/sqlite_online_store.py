@@ -72,7 +72,12 @@ class SqliteOnlineStore:
         )
 
     def write(
-        self, group: FeatureGroup, records: Sequence[OnlineRecord], progress: ProgressCallback | None = None
+        self,
+        group: FeatureGroup,
+        records: Sequence[OnlineRecord],
+        progress: ProgressCallback | None = None,
+        *,
+        full_load_at: datetime | None = None,
     ) -> WriteStats:
         codec = self._codec(group)
         table = _table(group.name)
@@ -117,7 +122,31 @@ class SqliteOnlineStore:
                 stats.stale += len(chunk) - written
                 if progress:
                     progress(len(chunk))
+            if full_load_at is not None:
+                stats.deleted = self._delete_absent(group.name, [r.key for r in records], to_micros(full_load_at))
         return stats
+
+    def _delete_absent(self, group: str, keys: Sequence[str], horizon: int) -> int:
+        """Delete the stored entities not in `keys` whose event time is not after `horizon` (a full load's
+        time): a backfill removed them offline. Entities a later sync wrote stay."""
+        try:
+            self._connection.execute("begin immediate")
+            self._connection.execute("create temp table if not exists _present (key text primary key)")
+            self._connection.execute("delete from _present")
+            self._connection.executemany("insert or ignore into _present values (?)", ((key,) for key in keys))
+            deleted = self._connection.execute(
+                f"delete from {_table(group)} where event_time <= ? and key not in (select key from _present)",
+                (horizon,),
+            ).rowcount
+            self._connection.execute("delete from _present")
+            self._connection.execute("commit")
+        except sqlite3.Error as error:
+            if self._connection.in_transaction:
+                self._connection.execute("rollback")
+            raise OnlineStoreError(
+                f"deleting removed entities of feature group '{group}' in {self.path}: {error}"
+            ) from error
+        return int(deleted)
 
     def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:
         codec = self._codec(group)

@@ -128,10 +128,11 @@ class FeatureStore:
         )
 
     def sync(
-        self, select: Sequence[str] | None = None, progress: SyncProgress | None = None
+        self, select: Sequence[str] | None = None, progress: SyncProgress | None = None, *, full: bool = False
     ) -> Iterable[GroupSyncSummary]:
         """Sync the selected (default: all online) groups from the offline store: each entity's values valid
-        at this store's `now` (the wall clock unless injected); see featurestore.sync."""
+        at this store's `now` (the wall clock unless injected); see featurestore.sync. `full`: compare every
+        entity with the stored items, deleting those a backfill removed offline."""
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
         overlap = self.settings.online.sync_overlap if self.settings else None
@@ -142,6 +143,7 @@ class FeatureStore:
             select=select,
             now=self._now,
             progress=progress,
+            full=full,
             **({"overlap": overlap} if overlap is not None else {}),
         )
 
