@@ -21,15 +21,18 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from athena_fakes import FakeUnload
 from conftest import DATA_BUCKET, AthenaEnv
 from local_project import LocalProject, in_process_dbt_env, make_local_project
 
-from featurestore.athena_training_sets import SPINE_TABLE_PREFIX, UNLOAD_FOLDER, AthenaTrainingSets, glue_type
+from featurestore.athena_offline_store import AthenaOfflineStore
+from featurestore.athena_queries import UNLOAD_FOLDER
+from featurestore.athena_training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets, glue_type
 from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import DbtCompileError, OfflineStoreError, TrainingSetError, UnknownFeatureGroupError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.online_store import open_online_store
-from featurestore.settings import AthenaSettings, OnlineSettings
+from featurestore.settings import AthenaSettings, OnlineSettings, Settings
 from featurestore.store import FeatureStore
 from featurestore.training_sets import LocalTrainingSets, TrainingSetRequest
 
@@ -179,39 +182,21 @@ def test_local_training_set_without_an_offline_store(local: LocalTrainingSets, t
 # Athena, against moto
 
 
-class FakeAthena:
-    """Botocore hooks standing in for what moto's Athena does not do: look at the query, and answer it."""
+class FakeAthena(FakeUnload):
+    """FakeUnload that also checks, while the query "runs", that the spine is in place: a Glue table over its
+    Parquet in S3."""
 
     def __init__(self, session: boto3.Session, s3: Any, glue: Any, answer: pa.Table | None) -> None:
-        self.s3, self.glue, self.answer = s3, glue, answer
-        self.queries: list[str] = []
+        super().__init__(session, s3, answer)
+        self.glue = glue
         self.spine_seen: list[tuple[str, pa.Table]] = []
-        self._manifest: str | None = None
-        session.events.register("before-parameter-build.athena.StartQueryExecution", self._on_start)
-        session.events.register("after-call.athena.GetQueryExecution", self._on_status)
 
-    def _on_start(self, params: dict[str, Any], **_: Any) -> None:
-        sql = params["QueryString"]
-        self.queries.append(sql)
-        # While the query "runs", the spine must be in place: a Glue table over its Parquet in S3.
+    def on_query(self, sql: str) -> None:
         (name,) = re.findall(rf'"({SPINE_TABLE_PREFIX}[0-9a-f]+)"', sql)
         table = self.glue.get_table(DatabaseName="featurestore_scratch", Name=name)["Table"]
         bucket, _, prefix = table["StorageDescriptor"]["Location"][len("s3://") :].partition("/")
         body = self.s3.get_object(Bucket=bucket, Key=f"{prefix}spine.parquet")["Body"].read()
         self.spine_seen.append((name, pq.read_table(io.BytesIO(body))))
-        if self.answer is None:
-            return
-        (target,) = re.findall(r"to '(s3://[^']+)'", sql, flags=re.IGNORECASE)
-        bucket, _, key = target[len("s3://") :].partition("/")
-        buffer = io.BytesIO()
-        pq.write_table(self.answer, buffer)
-        self.s3.put_object(Bucket=bucket, Key=f"{key}part-0.parquet", Body=buffer.getvalue())
-        self.s3.put_object(Bucket=bucket, Key=f"{key}manifest.csv", Body=f"{target}part-0.parquet\n".encode())
-        self._manifest = f"{target}manifest.csv"
-
-    def _on_status(self, parsed: dict[str, Any], **_: Any) -> None:
-        if self._manifest:
-            parsed["QueryExecution"].setdefault("Statistics", {})["DataManifestLocation"] = self._manifest
 
 
 @pytest.fixture
@@ -231,7 +216,7 @@ def athena(
             schema="featurestore",
             endpoint_url=server.endpoint_url,
         )
-        yield AthenaTrainingSets(location, compiler, catalog, session=session), session
+        yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session
 
 
 def _leftovers(athena_env: AthenaEnv) -> tuple[list[str], list[str]]:
@@ -271,7 +256,7 @@ def test_athena_training_set_uploads_the_spine_unloads_and_cleans_up(
     assert "effective_at > timestamp '2026-10-03 09:00:00'" in sql  # 09:00 minus 2 days (article_popularity)
     ((_, uploaded),) = fake.spine_seen
     assert uploaded.column("viewer_id").to_pylist() == [1, 2]
-    assert _leftovers(athena_env) == ([], [])
+    assert _leftovers(athena_env) == ([], []) and fake.leftovers() == []  # the manifest too, beside the results
 
 
 @pytest.mark.aws
@@ -328,6 +313,24 @@ def test_feature_store_facade_returns_pandas_on_request(local: LocalTrainingSets
     assert frame["viewer_id"].tolist() == [1, 2]
     # Viewer 1 half an hour after the row stamped at T; viewer 2's only row is older than the 7-day TTL.
     assert frame["user_engagement__clicks_7d"].iloc[0] == 4 and frame["user_engagement__clicks_7d"].isna().iloc[1]
+
+
+def test_feature_store_on_athena_reads_both_ways_from_the_athena_settings(
+    project: LocalProject, local: LocalTrainingSets, tmp_path: Path
+) -> None:
+    athena = AthenaSettings(region="eu-west-1", s3_staging_dir="s3://results/", endpoint_url="http://127.0.0.1:1")
+    settings = Settings(
+        project_dir=project.root,
+        manifest_path=project.manifest_path(),
+        duckdb_path=project.duckdb_path,
+        online=OnlineSettings(sqlite_path=tmp_path / "online.sqlite"),
+        target="athena",
+        athena=athena,
+    )
+    with FeatureStore.from_settings(settings) as store:
+        assert isinstance(store.offline_reader, AthenaOfflineStore)
+        assert isinstance(store.training_sets, AthenaTrainingSets)
+        assert store.offline_reader.queries.location == store.training_sets.queries.location == athena
 
 
 def test_cli_training_set_writes_parquet(local: LocalTrainingSets, project: LocalProject) -> None:

@@ -62,12 +62,8 @@ class FeatureStore:
             from featurestore.athena_offline_store import AthenaOfflineStore
             from featurestore.athena_training_sets import AthenaTrainingSets
 
-            athena = settings.athena
-            extra = {"endpoint_url": athena.endpoint_url} if athena.endpoint_url else {}
-            default_reader: OfflineReader = AthenaOfflineStore.from_options(
-                s3_staging_dir=athena.s3_staging_dir, region_name=athena.region, work_group=athena.work_group, **extra
-            )
-            training_sets = AthenaTrainingSets(athena, compiler, catalog)
+            default_reader: OfflineReader = AthenaOfflineStore(settings.athena)
+            training_sets = AthenaTrainingSets(settings.athena, compiler, catalog)
         else:
             from featurestore.offline_store import DuckDBOfflineStore
             from featurestore.training_sets import LocalTrainingSets
