@@ -20,6 +20,7 @@ from featurestore.athena_offline_store import AthenaOfflineStore
 from featurestore.athena_queries import UNLOAD_FOLDER
 from featurestore.dynamodb_online_store import EXPIRES_AT, DynamoDBOnlineStore
 from featurestore.errors import OfflineStoreError
+from featurestore.key_encoding import encode_key
 from featurestore.settings import AthenaSettings
 from featurestore.sync import records_from_rows
 
@@ -85,6 +86,22 @@ def test_athena_reader_sends_the_sync_query(
     assert '"awsdatacatalog"."featurestore_features"."user_engagement"' in sql
     assert f"to '{reader.queries.location.s3_staging_dir}{UNLOAD_FOLDER}/" in statement
     assert fake.leftovers() == []  # the (empty) manifest
+
+
+def test_athena_reader_rechecks_absent_entities_with_a_plain_query(
+    moto_server: MotoServer, athena_reader: tuple[AthenaOfflineStore, boto3.Session]
+) -> None:
+    reader, _ = athena_reader
+    keys = [encode_key([user]) for user in range(1, 1502)]
+    assert reader.entities_with_rows(GROUP, keys, dt.datetime(2026, 10, 4, 20, 0)) == set()  # moto runs nothing
+    backend = athena_backends[moto_server.env.get("MOTO_ACCOUNT_ID", "123456789012")][moto_server.region]
+    rechecks = [e.query for e in backend.executions.values() if "inner join (values (1), (2)" in e.query]
+    rechecks += [e.query for e in backend.executions.values() if "inner join (values (1001), " in e.query]
+    assert len(rechecks) == 2, "1,501 keys: two queries of at most 1,000"
+    for sql in rechecks:
+        assert not sql.lower().startswith("unload")
+        assert "rows.effective_at <= timestamp '2026-10-04 20:00:00.000000'" in sql
+        sqlglot.parse_one(sql, read="athena")
 
 
 def test_athena_reader_reads_unloaded_parquet_into_records(

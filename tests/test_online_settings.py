@@ -14,7 +14,7 @@ from featurestore.settings import Settings
 def test_defaults_are_the_local_sqlite_file(tmp_path: Path) -> None:
     online = Settings.from_env(tmp_path, env={}).online
     assert (online.backend, online.sqlite_path) == ("sqlite", tmp_path.resolve() / "target" / "online.sqlite")
-    assert (online.dynamodb_write_mode, online.sync_overlap) == ("conditional", dt.timedelta(0))
+    assert (online.dynamodb_write_mode, online.sync_overlap) == ("auto", dt.timedelta(0))
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ RUN0 = dt.datetime(2026, 11, 1)
 NO_WAIT = Backoff(max_attempts=6, base_seconds=0.0, cap_seconds=0.0)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb", "dynamodb-batch"])
+@pytest.fixture(params=["sqlite", "dynamodb", "dynamodb-batch", "dynamodb-auto"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStore]:
     if request.param == "sqlite":
         backend: OnlineStore = SqliteOnlineStore(tmp_path / "online.sqlite")
@@ -43,7 +43,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OnlineStor
             table_prefix=f"t{uuid.uuid4().hex[:8]}_",
             write_concurrency=4,
             backoff=NO_WAIT,
-            write_mode="batch" if request.param.endswith("batch") else "conditional",
+            write_mode=request.param.partition("-")[2] or "conditional",
         )
     yield backend
     backend.close()

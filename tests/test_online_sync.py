@@ -97,6 +97,10 @@ class StoreFactory:
         self.opened.append(store)
         return store
 
+    def batches(self, full_load: bool) -> bool:
+        """Whether a sync (a full load or not) writes with BatchWriteItem on this backend."""
+        return self.write_mode == "batch" or (self.write_mode == "auto" and full_load)
+
     def argv(self) -> list[str]:
         if self.backend == "sqlite":
             return ["sqlite", str(self.sqlite_path)]
@@ -104,7 +108,7 @@ class StoreFactory:
         return ["dynamodb", self.dynalite.endpoint_url, self.prefix, self.write_mode]
 
 
-@pytest.fixture(params=["sqlite", "dynamodb", "dynamodb-batch"])
+@pytest.fixture(params=["sqlite", "dynamodb", "dynamodb-batch", "dynamodb-auto"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     dynalite = request.getfixturevalue("dynalite") if request.param.startswith("dynamodb") else None
     factory = StoreFactory(request.param, tmp_path, dynalite)
@@ -266,6 +270,43 @@ def test_a_full_sync_deletes_entities_a_backfill_removed_and_rewrites_nothing_un
 
     (again,) = sync(catalog, reader, store, now=after_all, full=True)
     assert (again.items_written, again.skipped_stale, again.items_deleted) == (0, 24, 0)
+
+
+class ReaderWithAnotherSync:
+    """An offline reader during whose read another sync writes a new entity to the online store."""
+
+    def __init__(self, reader: DuckDBOfflineStore, during_read: Any) -> None:
+        self.reader = reader
+        self.during_read = during_read
+
+    def latest_changed_rows(self, *args: Any) -> Any:
+        table = self.reader.latest_changed_rows(*args)
+        self.during_read()
+        return table
+
+    def entities_with_rows(self, *args: Any) -> set[str]:
+        return self.reader.entities_with_rows(*args)
+
+
+def test_a_full_sync_keeps_an_entity_that_appeared_after_its_read(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    """Entity 9 appears offline, and another sync writes it, after the full sync read the offline store:
+    it is online but not among the full sync's records, and must not be deleted."""
+    store, other = stores.open(), stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert(history(range(1, 6), steps=1))
+    list(sync(catalog, reader, store, now=after_all))
+    offline.remove([[5]])
+
+    def new_entity_synced_elsewhere() -> None:
+        offline.upsert([([9], BASE_TIME, values_for(9))])
+        sync_group(offline.group, reader, other, now=AFTER_ALL)
+
+    (full,) = sync(catalog, ReaderWithAnotherSync(reader, new_entity_synced_elsewhere), store, now=after_all, full=True)
+    assert (full.rows_read, full.items_deleted) == (4, 1)
+    assert online_mismatches(store, offline, extra_keys=[encode_key([5])]) == []
+    assert store.read(offline.group, [encode_key([9])], ["count_7d"])[0] is not None
 
 
 def test_a_full_sync_behind_a_later_one_deletes_nothing_the_later_one_wrote(
@@ -494,7 +535,8 @@ class _Body:
 class Injector:
     """Fails a fraction of the requests of one operation with a throttling error, before they are sent."""
 
-    def __init__(self, client: Any, operation: str, fraction: float, seed: int = 7) -> None:
+    def __init__(self, client: Any, operation: str, fraction: float, seed: int = 7, table: str | None = None) -> None:
+        self.table = table
         self.fraction = fraction
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
@@ -502,6 +544,10 @@ class Injector:
         client.meta.events.register(f"before-send.dynamodb.{operation}", self.before_send)
 
     def before_send(self, request: Any, **_: Any) -> AWSResponse | None:
+        if self.table is not None:
+            body = json.loads(request.body)
+            if self.table not in (body.get("TableName"), *body.get("RequestItems", {})):
+                return None
         with self.lock:
             if self.rng.random() >= self.fraction:
                 return None
@@ -516,7 +562,7 @@ class Injector:
         return AWSResponse(request.url, 400, headers, _Body(body))
 
 
-@pytest.fixture(params=["dynamodb", "dynamodb-batch"])
+@pytest.fixture(params=["dynamodb", "dynamodb-batch", "dynamodb-auto"])
 def dynamodb_stores(request: pytest.FixtureRequest, tmp_path: Path, dynalite: Dynalite) -> Iterator[StoreFactory]:
     factory = StoreFactory(request.param, tmp_path, dynalite)
     yield factory
@@ -529,7 +575,7 @@ def test_throttled_writes_are_retried(
 ) -> None:
     store = dynamodb_stores.open()
     offline.upsert(history(range(1, 201), steps=2))
-    batched = dynamodb_stores.write_mode == "batch"
+    batched = dynamodb_stores.batches(full_load=True)
     injector = Injector(store.client, "BatchWriteItem" if batched else "PutItem", fraction=0.3)
     unprocessed = UnprocessedItems(store.client, fraction=0.3) if batched else None
     (summary,) = sync(catalog_of(offline.group), reader, store, now=after_all)
@@ -548,9 +594,9 @@ def test_throttled_scans_and_deletes_of_a_full_sync_are_retried(
     offline.upsert(history(range(1, 101), steps=1))
     list(sync(catalog_of(offline.group), reader, store, now=after_all))
     offline.remove([user] for user in range(1, 41))
-    batched = dynamodb_stores.write_mode == "batch"
     scans = Injector(store.client, "Scan", fraction=0.5)
-    deletes = Injector(store.client, "BatchWriteItem" if batched else "DeleteItem", fraction=0.3, seed=3)
+    # Only the group's items: the lease's own DeleteItem is not retried (a lease left behind expires).
+    deletes = Injector(store.client, "DeleteItem", fraction=0.3, seed=3, table=store.table_name(offline.group.name))
     (summary,) = sync(catalog_of(offline.group), reader, store, now=after_all, full=True)
     assert scans.injected > 0 and deletes.injected > 0
     assert summary.retries == scans.injected + deletes.injected
@@ -583,6 +629,26 @@ def test_a_conditional_full_sync_keeps_an_entity_rewritten_after_its_scan(
     assert found is not None and found.event_time == returned
 
 
+def test_throttled_lease_requests_are_retried(
+    offline: OfflineTable, reader: DuckDBOfflineStore, dynamodb_stores: StoreFactory
+) -> None:
+    if dynamodb_stores.write_mode == "conditional":
+        pytest.skip("conditional mode takes no lease")
+    store = dynamodb_stores.open()
+    markers = store.table_prefix + "__sync_markers"
+    store.ensure_table(markers, key="group_name", ttl_attribute=None)
+    offline.upsert(history(range(1, 21), steps=1))
+    injected = [
+        Injector(store.client, operation, fraction=0.5, seed=seed, table=markers)
+        for seed, operation in enumerate(("GetItem", "PutItem", "DeleteItem"))
+    ]
+    for step in range(3):
+        offline.upsert([([user], BASE_TIME + dt.timedelta(hours=step + 1), values_for(user + step)) for user in (1, 2)])
+        list(sync(catalog_of(offline.group), reader, store, now=after_all))
+    assert sum(injector.injected for injector in injected) > 0
+    assert online_mismatches(store, offline) == []
+
+
 def test_sync_that_gives_up_names_the_group_and_keeps_its_marker(
     offline: OfflineTable, reader: DuckDBOfflineStore, dynamodb_stores: StoreFactory
 ) -> None:
@@ -592,7 +658,8 @@ def test_sync_that_gives_up_names_the_group_and_keeps_its_marker(
     list(sync(catalog_of(offline.group), reader, store, now=after_all))
     marker = store.get_marker(offline.group.name)
     offline.upsert([([user], BASE_TIME + dt.timedelta(hours=1), values_for(user)) for user in range(1, 51)])
-    Injector(store.client, "BatchWriteItem" if stores.write_mode == "batch" else "PutItem", fraction=1.0)
+    operation = "BatchWriteItem" if stores.batches(full_load=False) else "PutItem"
+    Injector(store.client, operation, fraction=1.0, table=store.table_name(offline.group.name))
     with pytest.raises(SyncGaveUpError, match=f"'{offline.group.name}'.*ProvisionedThroughputExceeded"):
         list(sync(catalog_of(offline.group), reader, store, now=after_all))
     assert store.get_marker(offline.group.name) == marker

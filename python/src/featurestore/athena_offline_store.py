@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import pyarrow as pa
 from featurestore.athena_queries import AthenaQueryRunner
 from featurestore.contract import FeatureGroup
 from featurestore.errors import OfflineStoreError
-from featurestore.offline_queries import COMPUTED_AT, latest_changed_rows_sql
+from featurestore.offline_queries import COMPUTED_AT, keys_with_rows, latest_changed_rows_sql
 from featurestore.settings import AthenaSettings
 
 
@@ -40,3 +41,9 @@ class AthenaOfflineStore:
                 f"{what}: Athena returned no column {', '.join(missing)} (columns: {', '.join(table.column_names)})"
             )
         return table.select(names)
+
+    def entities_with_rows(self, group: FeatureGroup, keys: Sequence[str], now: datetime) -> set[str]:
+        """The encoded keys among `keys` whose entity has a row with event time <= now (a small result:
+        fetched, not unloaded)."""
+        what = f"checking entities of feature group '{group.name}' ({group.relation_name})"
+        return keys_with_rows(group, keys, now, lambda sql: self.queries.fetch(sql, what=what))

@@ -10,14 +10,19 @@ between that check and the write it guards; `conditional` mode has none (docs/on
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from featurestore.errors import OnlineStoreError
+from featurestore.errors import OnlineStoreError, SyncGaveUpError
+from featurestore.retry import Backoff, call_with_retries
+
+log = logging.getLogger(__name__)
 
 
 class LeaseLostError(OnlineStoreError):
@@ -26,13 +31,20 @@ class LeaseLostError(OnlineStoreError):
 
 class GroupLease:
     def __init__(
-        self, client: Any, table: str, group: str, seconds: float = 30.0, wait_seconds: float | None = None
+        self,
+        client: Any,
+        table: str,
+        group: str,
+        seconds: float = 30.0,
+        wait_seconds: float | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.client = client
         self.table = table
         self.group = group
         self.seconds = seconds
         self.wait_seconds = 2 * seconds if wait_seconds is None else wait_seconds
+        self.backoff = backoff or Backoff()
         self.holder = uuid.uuid4().hex
         self.token = 0
         self._valid_until = 0.0
@@ -47,7 +59,9 @@ class GroupLease:
         """Take the lease, waiting (up to wait_seconds) for a holder to release it or let it expire."""
         deadline = time.monotonic() + self.wait_seconds
         while True:
-            item = self.client.get_item(TableName=self.table, Key=self._key, ConsistentRead=True).get("Item")
+            item = self._call(self.client.get_item, TableName=self.table, Key=self._key, ConsistentRead=True).get(
+                "Item"
+            )
             now_ms = int(time.time() * 1000)
             token = int(item["token"]["N"]) if item else 0
             if item is None or int(item["expires_ms"]["N"]) < now_ms:
@@ -55,7 +69,8 @@ class GroupLease:
                 condition = "attribute_not_exists(group_name)" if item is None else "#tok = :old AND expires_ms < :now"
                 values = {} if item is None else {":old": {"N": str(token)}, ":now": {"N": str(now_ms)}}
                 try:
-                    self.client.put_item(
+                    self._call(
+                        self.client.put_item,
                         TableName=self.table,
                         Item={
                             **self._key,
@@ -81,6 +96,10 @@ class GroupLease:
                 )
             time.sleep(min(0.2, self.seconds / 10))
 
+    def _call(self, method: Callable[..., dict[str, Any]], **request: Any) -> dict[str, Any]:
+        """One request of the lease, retried on throttling like the sync's writes (SyncGaveUpError at last)."""
+        return call_with_retries(lambda: method(**request), self.backoff, self.group, f"the lease's {method.__name__}")
+
     def _started(self, monotonic_start: float) -> None:
         # Measured from before the request: the lease may have been granted at any point of it. The last
         # fifth is a margin for the request that a check lets through.
@@ -100,7 +119,8 @@ class GroupLease:
                 )
             started = time.monotonic()
             try:
-                self.client.update_item(
+                self._call(
+                    self.client.update_item,
                     TableName=self.table,
                     Key=self._key,
                     UpdateExpression="SET expires_ms = :exp",
@@ -121,14 +141,27 @@ class GroupLease:
             self._started(started)
 
     def release(self) -> None:
+        """Delete the lease if it is still ours. Never raises for throttling: the writes are done and confirmed,
+        and a lease left behind only delays the next sync until it expires."""
         try:
-            self.client.delete_item(
+            self._call(
+                self.client.delete_item,
                 TableName=self.table,
                 Key=self._key,
                 ConditionExpression="#tok = :tok AND holder = :me",
                 ExpressionAttributeNames={"#tok": "token"},
                 ExpressionAttributeValues={":tok": {"N": str(self.token)}, ":me": {"S": self.holder}},
             )
+            return
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # expired and taken by another sync: nothing of ours to release
+            problem: Exception = error
+        except SyncGaveUpError as error:
+            problem = error
+        log.warning(
+            "could not release the lease of feature group '%s' (%s); it expires in at most %.0f s",
+            self.group,
+            problem,
+            self.seconds,
+        )

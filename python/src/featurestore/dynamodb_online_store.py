@@ -10,16 +10,25 @@ one item per entity:
     _expires_at  N  event time + the group's TTL, epoch seconds (DynamoDB's TTL attribute)
     <feature>       one attribute per feature, typed by its data_type (value_codec.to_dynamodb)
 
-Newest-wins: BatchWriteItem takes no conditions, so every record is a conditional PutItem
+Newest-wins (the rule of online_store.py), three write modes (docs/online_store.md has their costs):
 
-    attribute_not_exists(_key) OR _event_time < :t
-        OR (_event_time = :t AND _computed_at < :c AND _digest <> :d)
+- `conditional`: every record is a conditional PutItem, sent from a pool of threads,
 
-sent from a pool of threads. A failed condition is a stale record (counted, not retried).
+      attribute_not_exists(_key) OR _event_time < :t
+          OR (_event_time = :t AND _computed_at < :c AND _digest <> :d)
 
-`write_mode="batch"` trades that strictness for throughput: under a per-group lease (dynamodb_lease.py),
-each chunk of 100 records is compared with the stored versions (a strongly consistent BatchGetItem of the
-key, event time, computed_at and digest) and the newer ones are sent with BatchWriteItem, 25 per call.
+  so DynamoDB enforces it against any writer. A failed condition is a stale record (counted, not retried).
+- `batch`: BatchWriteItem takes no conditions, so the sync holds a per-group lease (dynamodb_lease.py),
+  compares the records with the stored versions (key, event time, computed_at, digest) and sends the
+  newer ones with BatchWriteItem, 25 per call. The versions come from a strongly consistent BatchGetItem
+  per 100 records, or, in a full load, from one parallel consistent Scan of the table (billed by data
+  size rather than per item).
+- `auto` (the default): under the lease, full loads as in `batch` (their size is what throughput is
+  about), changes as in `conditional` (no read per record, DynamoDB's own check).
+
+A full load compares every record with the scanned versions whatever the mode, so unchanged items cost
+no write, and lists the stored entities it has no record for; the sync re-checks them offline and has
+them deleted (delete_unchanged: a DeleteItem conditional on the version scanned).
 
 Throttling, unprocessed items and server errors are retried with bounded, jittered exponential backoff;
 botocore's own retries are off so that the bound and the error are ours. Sync markers and leases: items
@@ -49,12 +58,15 @@ from featurestore.online_store import (
     OnlineRecord,
     ProgressCallback,
     StoredRow,
+    StoredVersion,
     SyncMarker,
     WriteStats,
+    absent_entities,
     from_micros,
+    is_newer,
     to_micros,
 )
-from featurestore.retry import Backoff
+from featurestore.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff, call_with_retries
 from featurestore.settings import OnlineSettings
 from featurestore.value_codec import from_dynamodb, to_dynamodb
 
@@ -67,22 +79,11 @@ DIGEST = "_digest"
 EXPIRES_AT = "_expires_at"
 MARKERS_SUFFIX = "__sync_markers"
 NEWEST_WINS = "attribute_not_exists(#k) OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
-RETRYABLE = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-    }
-)
+RETRYABLE = RETRYABLE_DYNAMODB_ERRORS
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
-WRITE_MODES = ("conditional", "batch")
+WRITE_MODES = ("auto", "conditional", "batch")
 _TASK_SIZE = 50
-# A stored item's version: event time and computed_at (microseconds), digest.
-Version = tuple[int, int, str]
 
 
 def _error_code(error: ClientError) -> str:
@@ -96,7 +97,7 @@ class DynamoDBOnlineStore:
         table_prefix: str = "featurestore_",
         write_concurrency: int = 16,
         backoff: Backoff | None = None,
-        write_mode: str = "conditional",
+        write_mode: str = "auto",
         lease_seconds: float = 30.0,
     ) -> None:
         if write_mode not in WRITE_MODES:
@@ -216,29 +217,28 @@ class DynamoDBOnlineStore:
     ) -> WriteStats:
         table = self.table_name(group.name)
         self.ensure_table(table)
+        # Batched writes are safe only while every writer of the group holds the lease, so `auto` takes it
+        # for its conditional (incremental) writes too.
+        batched = self.write_mode == "batch" or (self.write_mode == "auto" and full_load_at is not None)
         lease = None
-        if self.write_mode == "batch":
-            lease = GroupLease(self.client, self._markers_table(), group.name, self.lease_seconds)
+        if self.write_mode != "conditional":
+            lease = GroupLease(self.client, self._markers_table(), group.name, self.lease_seconds, backoff=self.backoff)
             lease.acquire()
         try:
             total = WriteStats()
-            versions: dict[str, Version] | None = None
-            gone: list[tuple[str, Version]] = []
+            versions: dict[str, StoredVersion] | None = None
             if full_load_at is not None:
                 # One scan of every stored version instead of a read per record: a full load touches most
                 # items, and a scan is billed by the data read (4 KB per unit), not per item.
                 versions = self._scan_versions(group.name, table, total)
-                fresh = [record for record in records if _is_newer(record, versions.get(record.key))]
+                fresh = [record for record in records if is_newer(record, versions.get(record.key))]
                 total.stale += len(records) - len(fresh)
                 if progress and len(fresh) < len(records):
                     progress(len(records) - len(fresh))
-                present = {record.key for record in records}
-                horizon = to_micros(full_load_at)
-                gone = [
-                    (key, version) for key, version in versions.items() if key not in present and version[0] <= horizon
-                ]
+                total.absent = absent_entities(versions, records, full_load_at)
                 records = fresh
-            if lease is not None:
+            if batched:
+                assert lease is not None
                 chunk_size = BATCH_WRITE_LIMIT if versions is not None else BATCH_GET_LIMIT
                 total.add(
                     self._write_concurrently(
@@ -255,8 +255,6 @@ class DynamoDBOnlineStore:
                         self._put_newest(group, table, record, stats)
 
                 total.add(self._write_concurrently(records, _TASK_SIZE, put_each, progress))
-            if gone:
-                total.add(self._delete_gone(group.name, table, gone, lease))
             return total
         finally:
             if lease is not None:
@@ -337,7 +335,7 @@ class DynamoDBOnlineStore:
         chunk: Sequence[OnlineRecord],
         lease: GroupLease,
         stats: WriteStats,
-        versions: dict[str, Version] | None = None,
+        versions: dict[str, StoredVersion] | None = None,
     ) -> None:
         """BatchWriteItem the records newer than their stored versions: `versions` when a full load scanned
         them (the records are already filtered), else read here, strongly consistent, for this chunk."""
@@ -353,7 +351,7 @@ class DynamoDBOnlineStore:
                 }
             }
             stored = {item[KEY]["S"]: _version(item) for item in self._batch_get(group.name, request, stats)}
-            newer = [record for record in chunk if _is_newer(record, stored.get(record.key))]
+            newer = [record for record in chunk if is_newer(record, stored.get(record.key))]
             stats.stale += len(chunk) - len(newer)
         for start in range(0, len(newer), BATCH_WRITE_LIMIT):
             requests = [
@@ -390,26 +388,18 @@ class DynamoDBOnlineStore:
                 self.backoff.wait(attempt)
         raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts")
 
-    def _delete_gone(
-        self, group: str, table: str, gone: Sequence[tuple[str, Version]], lease: GroupLease | None
-    ) -> WriteStats:
-        """Delete the entities a full load found stored but not offline. Batch mode: under the lease; else
-        each DeleteItem is conditional on the version scanned, so a newer write in between survives."""
-        if lease is not None:
+    def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
+        """One DeleteItem per entity, conditional on the version the full load scanned (in every mode: no
+        lease is needed, and deletions are rare)."""
+        table = self.table_name(group.name)
 
-            def delete_batch(chunk: Sequence[tuple[str, Version]], stats: WriteStats) -> None:
-                requests = [{"DeleteRequest": {"Key": {KEY: {"S": key}}}} for key, _ in chunk]
-                stats.deleted += self._batch_write(group, table, requests, lease, stats)
-
-            return self._write_concurrently(gone, BATCH_WRITE_LIMIT, delete_batch, None)
-
-        def delete_each(chunk: Sequence[tuple[str, Version]], stats: WriteStats) -> None:
+        def delete_each(chunk: Sequence[tuple[str, StoredVersion]], stats: WriteStats) -> None:
             for key, version in chunk:
-                self._delete_version(group, table, key, version, stats)
+                self._delete_version(group.name, table, key, version, stats)
 
-        return self._write_concurrently(gone, _TASK_SIZE, delete_each, None)
+        return self._write_concurrently(items, _TASK_SIZE, delete_each, None)
 
-    def _delete_version(self, group: str, table: str, key: str, version: Version, stats: WriteStats) -> None:
+    def _delete_version(self, group: str, table: str, key: str, version: StoredVersion, stats: WriteStats) -> None:
         for attempt in range(self.backoff.max_attempts):
             try:
                 response = self.client.delete_item(
@@ -417,7 +407,10 @@ class DynamoDBOnlineStore:
                     Key={KEY: {"S": key}},
                     ConditionExpression="#t = :t AND #c = :c",
                     ExpressionAttributeNames={"#t": EVENT_TIME, "#c": COMPUTED_AT},
-                    ExpressionAttributeValues={":t": {"N": str(version[0])}, ":c": {"N": str(version[1])}},
+                    ExpressionAttributeValues={
+                        ":t": {"N": str(version.event_time)},
+                        ":c": {"N": str(version.computed_at)},
+                    },
                     ReturnConsumedCapacity="TOTAL",
                 )
             except ClientError as error:
@@ -440,14 +433,14 @@ class DynamoDBOnlineStore:
                 self.backoff.wait(attempt)
         raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts deleting entity {key}")
 
-    def _scan_versions(self, group: str, table: str, stats: WriteStats) -> dict[str, Version]:
+    def _scan_versions(self, group: str, table: str, stats: WriteStats) -> dict[str, StoredVersion]:
         """Every stored item's version (key, event time, computed_at, digest): a strongly consistent
         parallel Scan, one segment per writer thread."""
         names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
         segments = max(1, self.write_concurrency)
 
-        def scan_segment(segment: int) -> tuple[dict[str, Version], WriteStats]:
-            found: dict[str, Version] = {}
+        def scan_segment(segment: int) -> tuple[dict[str, StoredVersion], WriteStats]:
+            found: dict[str, StoredVersion] = {}
             seen = WriteStats()
             start: dict[str, Any] | None = None
             attempt = 0
@@ -487,7 +480,7 @@ class DynamoDBOnlineStore:
                     raise SyncGaveUpError(group, f"{problem} on Scan, {attempt} attempts")
                 self.backoff.wait(attempt - 1)
 
-        versions: dict[str, Version] = {}
+        versions: dict[str, StoredVersion] = {}
         with ThreadPoolExecutor(segments, thread_name_prefix="online-scan") as executor:
             for found, seen in executor.map(scan_segment, range(segments)):
                 versions.update(found)
@@ -568,8 +561,12 @@ class DynamoDBOnlineStore:
         return table
 
     def get_marker(self, group: str) -> SyncMarker | None:
-        response = self.client.get_item(
-            TableName=self._markers_table(), Key={"group_name": {"S": group}}, ConsistentRead=True
+        table = self._markers_table()
+        response = call_with_retries(
+            lambda: self.client.get_item(TableName=table, Key={"group_name": {"S": group}}, ConsistentRead=True),
+            self.backoff,
+            group,
+            "GetItem of the sync marker",
         )
         item = response.get("Item")
         if not item:
@@ -584,13 +581,20 @@ class DynamoDBOnlineStore:
     def set_marker(self, group: str, marker: SyncMarker | None) -> None:
         table = self._markers_table()
         if marker is None:
-            self.client.delete_item(TableName=table, Key={"group_name": {"S": group}})
+            call_with_retries(
+                lambda: self.client.delete_item(TableName=table, Key={"group_name": {"S": group}}),
+                self.backoff,
+                group,
+                "DeleteItem of the sync marker",
+            )
             return
         # One item, one PutItem: both fields change together, or (a crash) neither does.
         item = {"group_name": {"S": group}, "marker": {"S": marker.computed_at.isoformat(timespec="microseconds")}}
         if marker.valid_until is not None:
             item["valid_until"] = {"S": marker.valid_until.isoformat(timespec="microseconds")}
-        self.client.put_item(TableName=table, Item=item)
+        call_with_retries(
+            lambda: self.client.put_item(TableName=table, Item=item), self.backoff, group, "PutItem of the sync marker"
+        )
 
     def drop(self, group: str) -> bool:
         table = self.table_name(group)
@@ -608,18 +612,8 @@ class DynamoDBOnlineStore:
         self.client.close()
 
 
-def _version(item: dict[str, Any]) -> Version:
-    return int(item[EVENT_TIME]["N"]), int(item[COMPUTED_AT]["N"]), item[DIGEST]["S"]
-
-
-def _is_newer(record: OnlineRecord, stored: Version | None) -> bool:
-    """The newest-wins rule of NEWEST_WINS, on the client: write unless the stored version is as new."""
-    if stored is None:
-        return True
-    event_time = to_micros(record.event_time)
-    return stored[0] < event_time or (
-        stored[0] == event_time and stored[1] < to_micros(record.computed_at) and stored[2] != record.digest
-    )
+def _version(item: dict[str, Any]) -> StoredVersion:
+    return StoredVersion(int(item[EVENT_TIME]["N"]), int(item[COMPUTED_AT]["N"]), item[DIGEST]["S"])
 
 
 def _chunks(records: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import pyarrow as pa
+
 from featurestore.contract import FeatureGroup
+from featurestore.key_encoding import decode_key, encode_key
 
 COMPUTED_AT = "computed_at"
 
@@ -65,3 +69,45 @@ def latest_changed_rows_sql(
         f"and rows.{up_to_now}) "
         f"select {', '.join(columns)} from ranked where row_rank = 1 and {changed}"
     )
+
+
+def _value_literal(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"entity key value {value!r} is not an integer or text")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def entities_with_rows_sql(group: FeatureGroup, keys: Sequence[Sequence[object]], now: datetime) -> str:
+    """Which of these entities (key values in the contract's entity order) have a row with event time <= now.
+
+    The full sync asks this just before deleting an entity it found online but not in its read, so that an
+    entity that appeared offline after that read (and that another sync may already have written) is kept.
+    The keys are literal VALUES (the same text on DuckDB and Athena); callers chunk long lists."""
+    if not keys:
+        raise ValueError("no keys to look up")
+    entity = list(group.entity)
+    rows = ", ".join("(" + ", ".join(_value_literal(part) for part in key) + ")" for key in keys)
+    join = " and ".join(f"rows.{column} = wanted.{column}" for column in entity)
+    return (
+        f"select distinct {', '.join(f'rows.{column}' for column in entity)} from {group.relation_name} as rows "
+        f"inner join (values {rows}) as wanted ({', '.join(entity)}) on {join} "
+        f"where rows.{group.event_time} <= {_literal(now)}"
+    )
+
+
+RECHECK_CHUNK = 1000
+
+
+def keys_with_rows(group: FeatureGroup, keys: Sequence[str], now: datetime, run: Callable[[str], pa.Table]) -> set[str]:
+    """The encoded keys (key_encoding) among `keys` whose entity has a row with event time <= now, asked
+    RECHECK_CHUNK keys at a time through `run` (a reader's query function)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), RECHECK_CHUNK):
+        chunk = [decode_key(key) for key in keys[start : start + RECHECK_CHUNK]]
+        table = run(entities_with_rows_sql(group, chunk, now))
+        if table.num_rows:
+            columns = [table.column(column).to_pylist() for column in group.entity]
+            found.update(encode_key(parts) for parts in zip(*columns, strict=True))
+    return found

@@ -11,9 +11,9 @@ Expiry is stored with each record; readers treat a record whose `expires_at` has
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from featurestore.contract import FeatureGroup
 from featurestore.settings import OnlineSettings
@@ -74,15 +74,47 @@ class SyncMarker:
     valid_until: datetime | None
 
 
+class StoredVersion(NamedTuple):
+    """What newest-wins compares of a stored item: event time and computed_at (microseconds), digest."""
+
+    event_time: int
+    computed_at: int
+    digest: str
+
+
+def is_newer(record: OnlineRecord, stored: StoredVersion | None) -> bool:
+    """The newest-wins rule: write `record` unless the stored version is as new (or the same values)."""
+    if stored is None:
+        return True
+    event_time = to_micros(record.event_time)
+    return stored.event_time < event_time or (
+        stored.event_time == event_time
+        and stored.computed_at < to_micros(record.computed_at)
+        and stored.digest != record.digest
+    )
+
+
+def absent_entities(
+    versions: Mapping[str, StoredVersion], records: Sequence[OnlineRecord], full_load_at: datetime
+) -> list[tuple[str, StoredVersion]]:
+    """Stored entities a full load at `full_load_at` has no record for, except those stored with a later
+    event time (a later sync wrote them): candidates for deletion, to be re-checked offline."""
+    present = {record.key for record in records}
+    horizon = to_micros(full_load_at)
+    return [(key, version) for key, version in versions.items() if key not in present and version.event_time <= horizon]
+
+
 @dataclass
 class WriteStats:
     written: int = 0
     stale: int = 0
-    # Entities a full load found stored but no longer offline (see OnlineStore.write).
+    # Entities deleted because they are gone offline (OnlineStore.delete_unchanged).
     deleted: int = 0
     write_units: float = 0.0
     read_units: float = 0.0
     retries: int = 0
+    # A full load's stored entities without a record, with the version seen (OnlineStore.write).
+    absent: list[tuple[str, StoredVersion]] = field(default_factory=list)
 
     def add(self, other: WriteStats) -> None:
         self.written += other.written
@@ -91,6 +123,7 @@ class WriteStats:
         self.write_units += other.write_units
         self.read_units += other.read_units
         self.retries += other.retries
+        self.absent.extend(other.absent)
 
 
 ProgressCallback = Callable[[int], None]
@@ -108,11 +141,14 @@ class OnlineStore(Protocol):
         """Write newest-wins; returns only once every record is confirmed written or skipped as stale.
 
         `full_load_at`: the records are every entity's row valid at that time (a full load). The store then
-        compares them with all its stored versions at once, and deletes the stored entities that have no
-        record, unless their stored event time is after `full_load_at` (a later sync wrote them): a
-        backfill removed them offline.
+        compares them with all its stored versions at once (one read, instead of one per record), and lists
+        in `absent` the stored entities without a record (absent_entities): it does not delete them.
 
         Raises SyncGaveUpError when retries of throttling or unprocessed items are exhausted."""
+        ...
+
+    def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
+        """Delete each (key, version) whose stored item still has that version; a rewritten one stays."""
         ...
 
     def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:

@@ -6,6 +6,24 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from featurestore.errors import SyncGaveUpError
+
+T = TypeVar("T")
+# DynamoDB errors worth retrying: throttling and server-side trouble.
+RETRYABLE_DYNAMODB_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -21,3 +39,22 @@ class Backoff:
 
     def wait(self, attempt: int) -> None:
         self.sleep(self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt)))
+
+
+def call_with_retries(call: Callable[[], T], backoff: Backoff, group: str, operation: str) -> T:
+    """`call()`, retried on throttling, server and connection errors; SyncGaveUpError naming the group and
+    the operation after the last attempt. Other errors (a failed condition among them) are raised as they are."""
+    last = ""
+    for attempt in range(backoff.max_attempts):
+        try:
+            return call()
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code not in RETRYABLE_DYNAMODB_ERRORS:
+                raise
+            last = f"{code} on {operation}"
+        except BotoCoreError as error:
+            last = f"{type(error).__name__} on {operation}: {error}"
+        if attempt + 1 < backoff.max_attempts:
+            backoff.wait(attempt)
+    raise SyncGaveUpError(group, f"{last}, {backoff.max_attempts} attempts")

@@ -32,8 +32,9 @@ class OnlineSettings:
     dynamodb_endpoint_url: str | None = None
     # Concurrent writers (DynamoDB) per sync.
     write_concurrency: int = 16
-    # `conditional` (PutItem per item, newest-wins by DynamoDB) or `batch` (BatchWriteItem under a lease).
-    dynamodb_write_mode: str = "conditional"
+    # `auto` (full loads batched, changes conditional, under a lease), `conditional` (PutItem per item,
+    # newest-wins by DynamoDB) or `batch` (BatchWriteItem under a lease); docs/online_store.md.
+    dynamodb_write_mode: str = "auto"
     dynamodb_lease_seconds: float = 30.0
     # Re-read rows whose computed_at is this far behind the marker (for dbt runs that commit out of order).
     sync_overlap: timedelta = timedelta(0)
@@ -43,9 +44,9 @@ class OnlineSettings:
             raise SettingsError(
                 "FEATURESTORE_ONLINE_BACKEND", f"{self.backend!r} is not one of {', '.join(ONLINE_BACKENDS)}"
             )
-        if self.dynamodb_write_mode not in ("conditional", "batch"):
+        if self.dynamodb_write_mode not in ("auto", "conditional", "batch"):
             raise SettingsError(
-                "FEATURESTORE_DYNAMODB_WRITE_MODE", f"{self.dynamodb_write_mode!r} is not conditional or batch"
+                "FEATURESTORE_DYNAMODB_WRITE_MODE", f"{self.dynamodb_write_mode!r} is not auto, conditional or batch"
             )
         if self.dynamodb_lease_seconds < 5:
             raise SettingsError("FEATURESTORE_DYNAMODB_LEASE_SECONDS", "must be at least 5")
@@ -64,7 +65,7 @@ class OnlineSettings:
             dynamodb_region=env.get("FEATURESTORE_DYNAMODB_REGION") or env.get("AWS_REGION") or None,
             dynamodb_endpoint_url=env.get("FEATURESTORE_DYNAMODB_ENDPOINT_URL") or None,
             write_concurrency=_int(env, "FEATURESTORE_ONLINE_WRITE_CONCURRENCY", 16),
-            dynamodb_write_mode=env.get("FEATURESTORE_DYNAMODB_WRITE_MODE", "conditional").strip().lower(),
+            dynamodb_write_mode=env.get("FEATURESTORE_DYNAMODB_WRITE_MODE", "auto").strip().lower(),
             dynamodb_lease_seconds=_int(env, "FEATURESTORE_DYNAMODB_LEASE_SECONDS", 30),
             sync_overlap=timedelta(seconds=_int(env, "FEATURESTORE_SYNC_OVERLAP_SECONDS", 0)),
         )

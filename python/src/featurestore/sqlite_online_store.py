@@ -25,6 +25,7 @@ from featurestore.online_store import (
     OnlineRecord,
     ProgressCallback,
     StoredRow,
+    StoredVersion,
     SyncMarker,
     WriteStats,
     from_micros,
@@ -123,30 +124,38 @@ class SqliteOnlineStore:
                 if progress:
                     progress(len(chunk))
             if full_load_at is not None:
-                stats.deleted = self._delete_absent(group.name, [r.key for r in records], to_micros(full_load_at))
+                stats.absent = self._absent(group.name, records, to_micros(full_load_at))
         return stats
 
-    def _delete_absent(self, group: str, keys: Sequence[str], horizon: int) -> int:
-        """Delete the stored entities not in `keys` whose event time is not after `horizon` (a full load's
-        time): a backfill removed them offline. Entities a later sync wrote stay."""
+    def _absent(self, group: str, records: Sequence[OnlineRecord], horizon: int) -> list[tuple[str, StoredVersion]]:
+        """The stored entities without a record, stored with event time <= horizon (see absent_entities)."""
+        present = {record.key for record in records}
         try:
-            self._connection.execute("begin immediate")
-            self._connection.execute("create temp table if not exists _present (key text primary key)")
-            self._connection.execute("delete from _present")
-            self._connection.executemany("insert or ignore into _present values (?)", ((key,) for key in keys))
-            deleted = self._connection.execute(
-                f"delete from {_table(group)} where event_time <= ? and key not in (select key from _present)",
-                (horizon,),
-            ).rowcount
-            self._connection.execute("delete from _present")
-            self._connection.execute("commit")
+            rows = self._connection.execute(
+                f"select key, event_time, computed_at, digest from {_table(group)} where event_time <= ?", (horizon,)
+            ).fetchall()
         except sqlite3.Error as error:
-            if self._connection.in_transaction:
-                self._connection.execute("rollback")
-            raise OnlineStoreError(
-                f"deleting removed entities of feature group '{group}' in {self.path}: {error}"
-            ) from error
-        return int(deleted)
+            raise OnlineStoreError(f"reading feature group '{group}' from {self.path}: {error}") from error
+        return [(key, StoredVersion(t, c, d)) for key, t, c, d in rows if key not in present]
+
+    def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
+        stats = WriteStats()
+        with self._lock:
+            try:
+                self._connection.execute("begin immediate")
+                for key, version in items:
+                    stats.deleted += self._connection.execute(
+                        f"delete from {_table(group.name)} where key = ? and event_time = ? and computed_at = ?",
+                        (key, version.event_time, version.computed_at),
+                    ).rowcount
+                self._connection.execute("commit")
+            except sqlite3.Error as error:
+                if self._connection.in_transaction:
+                    self._connection.execute("rollback")
+                raise OnlineStoreError(
+                    f"deleting entities of feature group '{group.name}' in {self.path}: {error}"
+                ) from error
+        return stats
 
     def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:
         codec = self._codec(group)

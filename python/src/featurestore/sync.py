@@ -54,6 +54,10 @@ class OfflineReader(Protocol):
         """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
         ...
 
+    def entities_with_rows(self, group: FeatureGroup, keys: Sequence[str], now: datetime) -> set[str]:
+        """The encoded keys among `keys` whose entity has a row with event time <= now."""
+        ...
+
 
 class SyncProgress(Protocol):
     def start(self, group: str, total: int) -> None: ...
@@ -153,6 +157,12 @@ def sync_group(
     if progress:
         progress.start(group.name, len(records))
     stats = store.write(group, records, progress.advance if progress else None, full_load_at=at if full_load else None)
+    if stats.absent:
+        # Entities online that the read did not return. Asked again, now: one that appeared offline after
+        # the read (and that another sync may have written already) must stay.
+        still = reader.entities_with_rows(group, [key for key, _ in stats.absent], at)
+        gone = [(key, version) for key, version in stats.absent if key not in still]
+        stats.add(store.delete_unchanged(group, gone))
     # Only now, with every write confirmed, may the marker move.
     marker, behind = next_marker(previous, read_marker, at)
     if marker != previous:
