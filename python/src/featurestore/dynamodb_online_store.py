@@ -297,36 +297,51 @@ class DynamoDBOnlineStore:
 
     def _put_newest(self, group: FeatureGroup, table: str, record: OnlineRecord, stats: WriteStats) -> None:
         item = self.item(group, record)
+        applied = self._conditional_request(
+            group.name,
+            record.key,
+            "PutItem",
+            lambda: self.client.put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression=NEWEST_WINS,
+                ExpressionAttributeNames={"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST},
+                ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
+                ReturnConsumedCapacity="TOTAL",
+            ),
+            stats,
+        )
+        if applied:
+            stats.written += 1
+        else:
+            stats.stale += 1
+
+    def _conditional_request(
+        self, group: str, key: str, operation: str, send: Callable[[], dict[str, Any]], stats: WriteStats
+    ) -> bool:
+        """Send one conditional write of entity `key`, retrying throttling; False when its condition failed
+        (not retried: the stored item is newer)."""
         for attempt in range(self.backoff.max_attempts):
             try:
-                response = self.client.put_item(
-                    TableName=table,
-                    Item=item,
-                    ConditionExpression=NEWEST_WINS,
-                    ExpressionAttributeNames={"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST},
-                    ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
-                    ReturnConsumedCapacity="TOTAL",
-                )
+                response = send()
             except ClientError as error:
                 code = _error_code(error)
                 if code == "ConditionalCheckFailedException":
-                    stats.stale += 1
-                    return
+                    return False
                 if code not in RETRYABLE:
                     raise OnlineStoreError(
-                        f"feature group '{group.name}': DynamoDB rejected the item of entity {record.key}: {error}"
+                        f"feature group '{group}': DynamoDB rejected the {operation} of entity {key}: {error}"
                     ) from error
-                last = f"{code} on PutItem"
+                last = f"{code} on {operation}"
             except BotoCoreError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
-                stats.written += 1
                 stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-                return
+                return True
             stats.retries += 1
             if attempt + 1 < self.backoff.max_attempts:
                 self.backoff.wait(attempt)
-        raise SyncGaveUpError(group.name, f"{last}, {self.backoff.max_attempts} attempts for entity {record.key}")
+        raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts for entity {key}")
 
     def _write_batched(
         self,
@@ -400,38 +415,24 @@ class DynamoDBOnlineStore:
         return self._write_concurrently(items, _TASK_SIZE, delete_each, None)
 
     def _delete_version(self, group: str, table: str, key: str, version: StoredVersion, stats: WriteStats) -> None:
-        for attempt in range(self.backoff.max_attempts):
-            try:
-                response = self.client.delete_item(
-                    TableName=table,
-                    Key={KEY: {"S": key}},
-                    ConditionExpression="#t = :t AND #c = :c",
-                    ExpressionAttributeNames={"#t": EVENT_TIME, "#c": COMPUTED_AT},
-                    ExpressionAttributeValues={
-                        ":t": {"N": str(version.event_time)},
-                        ":c": {"N": str(version.computed_at)},
-                    },
-                    ReturnConsumedCapacity="TOTAL",
-                )
-            except ClientError as error:
-                code = _error_code(error)
-                if code == "ConditionalCheckFailedException":
-                    return  # rewritten since the scan: a newer value, which stays
-                if code not in RETRYABLE:
-                    raise OnlineStoreError(
-                        f"feature group '{group}': DynamoDB rejected deleting entity {key}: {error}"
-                    ) from error
-                last = f"{code} on DeleteItem"
-            except BotoCoreError as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                stats.deleted += 1
-                stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-                return
-            stats.retries += 1
-            if attempt + 1 < self.backoff.max_attempts:
-                self.backoff.wait(attempt)
-        raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts deleting entity {key}")
+        # A failed condition: rewritten since the scan, a newer value, which stays.
+        stats.deleted += self._conditional_request(
+            group,
+            key,
+            "DeleteItem",
+            lambda: self.client.delete_item(
+                TableName=table,
+                Key={KEY: {"S": key}},
+                ConditionExpression="#t = :t AND #c = :c",
+                ExpressionAttributeNames={"#t": EVENT_TIME, "#c": COMPUTED_AT},
+                ExpressionAttributeValues={
+                    ":t": {"N": str(version.event_time)},
+                    ":c": {"N": str(version.computed_at)},
+                },
+                ReturnConsumedCapacity="TOTAL",
+            ),
+            stats,
+        )
 
     def _scan_versions(self, group: str, table: str, stats: WriteStats) -> dict[str, StoredVersion]:
         """Every stored item's version (key, event time, computed_at, digest): a strongly consistent

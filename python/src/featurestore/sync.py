@@ -12,7 +12,9 @@ Per online group:
    was computed after the marker (minus the overlap), or its event time lies in (valid_until, now], a
    pre-computed row that has just become valid (offline_queries.latest_changed_rows_sql);
 3. write them newest-wins (a stale or identical record is skipped), waiting for every write to be
-   confirmed;
+   confirmed; a full load (no marker, or `full`) also gets from the store the stored entities it read no
+   row for, asks the offline store again which of them have a row valid at `now` (one that appeared
+   after the read stays), and has the rest deleted, each only if its stored version is still the one seen;
 4. only then store the new marker, both fields in one write: the largest `computed_at` read, and `now`.
 
 A crash anywhere before 4 leaves the marker where it was, so a rerun reads the same rows again (and any
