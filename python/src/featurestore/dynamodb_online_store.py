@@ -79,7 +79,6 @@ DIGEST = "_digest"
 EXPIRES_AT = "_expires_at"
 MARKERS_SUFFIX = "__sync_markers"
 NEWEST_WINS = "attribute_not_exists(#k) OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
-RETRYABLE = RETRYABLE_DYNAMODB_ERRORS
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 WRITE_MODES = ("auto", "conditional", "batch")
@@ -321,27 +320,18 @@ class DynamoDBOnlineStore:
     ) -> bool:
         """Send one conditional write of entity `key`, retrying throttling; False when its condition failed
         (not retried: the stored item is newer)."""
-        for attempt in range(self.backoff.max_attempts):
-            try:
-                response = send()
-            except ClientError as error:
-                code = _error_code(error)
-                if code == "ConditionalCheckFailedException":
-                    return False
-                if code not in RETRYABLE:
-                    raise OnlineStoreError(
-                        f"feature group '{group}': DynamoDB rejected the {operation} of entity {key}: {error}"
-                    ) from error
-                last = f"{code} on {operation}"
-            except BotoCoreError as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-                return True
-            stats.retries += 1
-            if attempt + 1 < self.backoff.max_attempts:
-                self.backoff.wait(attempt)
-        raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts for entity {key}")
+        try:
+            response = call_with_retries(
+                send, self.backoff, group, f"{operation} of entity {key}", on_retry=stats.count_retry
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise OnlineStoreError(
+                f"feature group '{group}': DynamoDB rejected the {operation} of entity {key}: {error}"
+            ) from error
+        stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+        return True
 
     def _write_batched(
         self,
@@ -386,7 +376,7 @@ class DynamoDBOnlineStore:
                 response = self.client.batch_write_item(RequestItems={table: pending}, ReturnConsumedCapacity="TOTAL")
             except ClientError as error:
                 code = _error_code(error)
-                if code not in RETRYABLE:
+                if code not in RETRYABLE_DYNAMODB_ERRORS:
                     raise OnlineStoreError(f"feature group '{group}': BatchWriteItem failed: {error}") from error
                 last = f"{code} on BatchWriteItem"
             except BotoCoreError as error:
@@ -443,43 +433,28 @@ class DynamoDBOnlineStore:
         def scan_segment(segment: int) -> tuple[dict[str, StoredVersion], WriteStats]:
             found: dict[str, StoredVersion] = {}
             seen = WriteStats()
-            start: dict[str, Any] | None = None
-            attempt = 0
+            request: dict[str, Any] = {
+                "TableName": table,
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+                "ConsistentRead": True,
+                "Segment": segment,
+                "TotalSegments": segments,
+                "ReturnConsumedCapacity": "TOTAL",
+            }
             while True:
-                request: dict[str, Any] = {
-                    "TableName": table,
-                    "ProjectionExpression": ", ".join(names),
-                    "ExpressionAttributeNames": names,
-                    "ConsistentRead": True,
-                    "Segment": segment,
-                    "TotalSegments": segments,
-                    "ReturnConsumedCapacity": "TOTAL",
-                }
-                if start is not None:
-                    request["ExclusiveStartKey"] = start
                 try:
-                    response = self.client.scan(**request)
+                    response = call_with_retries(
+                        lambda: self.client.scan(**request), self.backoff, group, "Scan", on_retry=seen.count_retry
+                    )
                 except ClientError as error:
-                    code = _error_code(error)
-                    if code not in RETRYABLE:
-                        raise OnlineStoreError(f"feature group '{group}': Scan of {table} failed: {error}") from error
-                    problem = code
-                except BotoCoreError as error:
-                    problem = f"{type(error).__name__}: {error}"
-                else:
-                    attempt = 0
-                    seen.read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-                    for item in response.get("Items", []):
-                        found[item[KEY]["S"]] = _version(item)
-                    start = response.get("LastEvaluatedKey")
-                    if start is None:
-                        return found, seen
-                    continue
-                seen.retries += 1
-                attempt += 1
-                if attempt >= self.backoff.max_attempts:
-                    raise SyncGaveUpError(group, f"{problem} on Scan, {attempt} attempts")
-                self.backoff.wait(attempt - 1)
+                    raise OnlineStoreError(f"feature group '{group}': Scan of {table} failed: {error}") from error
+                seen.read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+                for item in response.get("Items", []):
+                    found[item[KEY]["S"]] = _version(item)
+                if "LastEvaluatedKey" not in response:
+                    return found, seen
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
         versions: dict[str, StoredVersion] = {}
         with ThreadPoolExecutor(segments, thread_name_prefix="online-scan") as executor:
@@ -531,7 +506,7 @@ class DynamoDBOnlineStore:
                 code = _error_code(error)
                 if code == "ResourceNotFoundException":
                     return
-                if code not in RETRYABLE:
+                if code not in RETRYABLE_DYNAMODB_ERRORS:
                     raise OnlineStoreError(f"feature group '{group}': BatchGetItem failed: {error}") from error
                 problem = code
             except BotoCoreError as error:

@@ -125,6 +125,9 @@ class WriteStats:
         self.retries += other.retries
         self.absent.extend(other.absent)
 
+    def count_retry(self) -> None:
+        self.retries += 1
+
 
 ProgressCallback = Callable[[int], None]
 

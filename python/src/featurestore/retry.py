@@ -41,9 +41,16 @@ class Backoff:
         self.sleep(self.rng.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt)))
 
 
-def call_with_retries(call: Callable[[], T], backoff: Backoff, group: str, operation: str) -> T:
-    """`call()`, retried on throttling, server and connection errors; SyncGaveUpError naming the group and
-    the operation after the last attempt. Other errors (a failed condition among them) are raised as they are."""
+def call_with_retries(
+    call: Callable[[], T],
+    backoff: Backoff,
+    group: str,
+    operation: str,
+    on_retry: Callable[[], None] | None = None,
+) -> T:
+    """`call()`, retried on throttling, server and connection errors (`on_retry` told of each retry);
+    SyncGaveUpError naming the group and the operation after the last attempt. Other errors (a failed
+    condition among them) are raised as they are."""
     last = ""
     for attempt in range(backoff.max_attempts):
         try:
@@ -55,6 +62,8 @@ def call_with_retries(call: Callable[[], T], backoff: Backoff, group: str, opera
             last = f"{code} on {operation}"
         except BotoCoreError as error:
             last = f"{type(error).__name__} on {operation}: {error}"
+        if on_retry is not None:
+            on_retry()
         if attempt + 1 < backoff.max_attempts:
             backoff.wait(attempt)
     raise SyncGaveUpError(group, f"{last}, {backoff.max_attempts} attempts")

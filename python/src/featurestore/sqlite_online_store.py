@@ -28,6 +28,7 @@ from featurestore.online_store import (
     StoredVersion,
     SyncMarker,
     WriteStats,
+    absent_entities,
     from_micros,
     to_micros,
 )
@@ -124,19 +125,19 @@ class SqliteOnlineStore:
                 if progress:
                     progress(len(chunk))
             if full_load_at is not None:
-                stats.absent = self._absent(group.name, records, to_micros(full_load_at))
+                stats.absent = self._absent(group.name, records, full_load_at)
         return stats
 
-    def _absent(self, group: str, records: Sequence[OnlineRecord], horizon: int) -> list[tuple[str, StoredVersion]]:
-        """The stored entities without a record, stored with event time <= horizon (see absent_entities)."""
-        present = {record.key for record in records}
+    def _absent(
+        self, group: str, records: Sequence[OnlineRecord], full_load_at: datetime
+    ) -> list[tuple[str, StoredVersion]]:
         try:
             rows = self._connection.execute(
-                f"select key, event_time, computed_at, digest from {_table(group)} where event_time <= ?", (horizon,)
+                f"select key, event_time, computed_at, digest from {_table(group)}"
             ).fetchall()
         except sqlite3.Error as error:
             raise OnlineStoreError(f"reading feature group '{group}' from {self.path}: {error}") from error
-        return [(key, StoredVersion(t, c, d)) for key, t, c, d in rows if key not in present]
+        return absent_entities({key: StoredVersion(t, c, d) for key, t, c, d in rows}, records, full_load_at)
 
     def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
         stats = WriteStats()
