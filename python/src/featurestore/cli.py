@@ -255,8 +255,14 @@ def sync_command(
                 f"{summary.rows_read:,} rows read, {summary.items_written:,} items written, "
                 f"{summary.skipped_stale:,} skipped as stale, "
                 + (f"{summary.items_deleted:,} deleted (gone offline), " if summary.full_load else "")
-                + f"{summary.write_units:,.1f} write units, {summary.read_units:,.1f} read units, "
-                f"{summary.retries:,} retries, {summary.seconds:.2f} s"
+                # Capacity units are DynamoDB's billing; sqlite has none.
+                + (
+                    f"{summary.write_units:,.1f} write units, {summary.read_units:,.1f} read units, "
+                    f"{summary.retries:,} retries, "
+                    if settings.online.backend == "dynamodb"
+                    else ""
+                )
+                + f"{summary.seconds:.2f} s"
             )
             if summary.behind and summary.marker is not None and summary.marker.valid_until is not None:
                 progress.console.print(
