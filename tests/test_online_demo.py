@@ -6,19 +6,24 @@ nothing when its values are unchanged; the CLI syncs and looks up; a sync at a t
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 from local_project import LocalProject, make_local_project
 
 from featurestore.demo_data import DemoDataConfig, generate_demo_data
-from featurestore.key_encoding import encode_key
+from featurestore.key_encoding import decode_key, encode_key
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.settings import OnlineSettings
 from featurestore.sqlite_online_store import SqliteOnlineStore
 from featurestore.sync import sync
+
+if TYPE_CHECKING:
+    from conftest import Dynalite
 
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
@@ -111,6 +116,41 @@ def test_cli_sync_and_lookup(project: LocalProject) -> None:
     assert unknown.returncode == 1 and "unknown feature group 'user_engagemnt'" in unknown.stderr
     dropped = cli.featurestore("online", "drop", "user_engagement", "--yes")
     assert dropped.returncode == 0 and "dropped" in dropped.stdout
+
+
+def test_cli_sync_to_dynamodb_in_the_default_mode(project: LocalProject, dynalite: Dynalite) -> None:
+    """The CLI configured for DynamoDB (dynalite) only by environment variables: the default `auto` mode
+    loads fully, a `--full` resync writes nothing, and a lookup finds the values."""
+    env = {
+        **project.env,
+        "FEATURESTORE_ONLINE_BACKEND": "dynamodb",
+        "FEATURESTORE_DYNAMODB_ENDPOINT_URL": dynalite.endpoint_url,
+        "FEATURESTORE_DYNAMODB_TABLE_PREFIX": f"cli{uuid.uuid4().hex[:6]}_",
+        "FEATURESTORE_DYNAMODB_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    cli = LocalProject(project.root, env, project.target_path, project.duckdb_path)
+    synced = cli.featurestore("sync", "--select", "user_engagement", "--now", AFTER_ALL.isoformat())
+    assert synced.returncode == 0, synced.stderr
+    catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
+    group = catalog.get("user_engagement")
+    expected = offline_latest(project, group.relation_name, group.entity[0], group.event_time)
+    assert f"full load as of 2026-12-01 00:00:00 UTC, {len(expected):,} rows read, {len(expected):,} items written" in (
+        " ".join(synced.stdout.split())
+    )
+    assert "write units" in synced.stdout
+
+    resynced = cli.featurestore("sync", "--select", "user_engagement", "--full", "--now", AFTER_ALL.isoformat())
+    assert resynced.returncode == 0, resynced.stderr
+    assert f"0 items written, {len(expected):,} skipped as stale, 0 deleted" in " ".join(resynced.stdout.split())
+    key, (event_time, _) = next(iter(expected.items()))
+    # Looked up when the entity's row was fresh (at the sync's time it may be past its TTL: EXPIRED).
+    shown = cli.featurestore(
+        "online", "get", "user_engagement", str(decode_key(key)[0]), "--now", event_time.isoformat()
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "PRESENT" in shown.stdout and "NOT_FOUND" not in shown.stdout
 
 
 def _cells(output: str, names: tuple[str, ...]) -> dict[str, list[str]]:
