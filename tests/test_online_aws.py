@@ -88,19 +88,20 @@ def test_athena_reader_sends_the_sync_query(
     assert fake.leftovers() == []  # the (empty) manifest
 
 
-def test_athena_reader_rechecks_absent_entities_with_a_plain_query(
+def test_athena_reader_rechecks_rows_with_plain_queries(
     moto_server: MotoServer, athena_reader: tuple[AthenaOfflineStore, boto3.Session]
 ) -> None:
     reader, _ = athena_reader
-    keys = [encode_key([user]) for user in range(1, 1502)]
-    assert reader.entities_with_rows(GROUP, keys, dt.datetime(2026, 10, 4, 20, 0)) == set()  # moto runs nothing
+    at = dt.datetime(2026, 10, 4, 20, 0)
+    rows = [(encode_key([user]), at + dt.timedelta(seconds=user)) for user in range(1, 1502)]
+    assert reader.existing_rows(GROUP, rows) == set()  # moto runs nothing
     backend = athena_backends[moto_server.env.get("MOTO_ACCOUNT_ID", "123456789012")][moto_server.region]
-    rechecks = [e.query for e in backend.executions.values() if "inner join (values (1), (2)" in e.query]
-    rechecks += [e.query for e in backend.executions.values() if "inner join (values (1001), " in e.query]
-    assert len(rechecks) == 2, "1,501 keys: two queries of at most 1,000"
+    rechecks = [e.query for e in backend.executions.values() if "inner join (values (1, timestamp" in e.query]
+    rechecks += [e.query for e in backend.executions.values() if "inner join (values (1001, timestamp" in e.query]
+    assert len(rechecks) == 2, "1,501 rows: two queries of at most 1,000"
     for sql in rechecks:
         assert not sql.lower().startswith("unload")
-        assert "rows.effective_at <= timestamp '2026-10-04 20:00:00.000000'" in sql
+        assert "rows.effective_at >= timestamp '2026-10-04 20:" in sql
         sqlglot.parse_one(sql, read="athena")
 
 

@@ -11,7 +11,7 @@ import sqlglot
 from online_support import BASE_TIME, OfflineTable, make_group, values_for
 
 from featurestore.key_encoding import encode_key
-from featurestore.offline_queries import entities_with_rows_sql, latest_changed_rows_sql
+from featurestore.offline_queries import existing_rows_sql, latest_changed_rows_sql
 from featurestore.offline_store import DuckDBOfflineStore
 
 GROUP = make_group("user_engagement", relation='"awsdatacatalog"."featurestore_features"."user_engagement"')
@@ -40,22 +40,26 @@ def test_the_query_parses_on_both_engines_with_literal_bounds(
     assert ("effective_at > timestamp '2026-10-14 19:55:00.000000'" in sql) == time_clause
 
 
-def test_the_recheck_of_absent_entities_finds_exactly_those_with_a_valid_row(tmp_path: Path) -> None:
-    """Composite keys, text with quotes, an entity whose only row is after `now`, chunks of RECHECK_CHUNK."""
+def test_the_recheck_finds_exactly_the_rows_that_exist(tmp_path: Path) -> None:
+    """Composite keys, text with quotes, rows at other times, chunks of RECHECK_CHUNK."""
     group = make_group("fg_pairs", entity=(("user_id", "bigint"), ("category", "varchar")))
     offline = OfflineTable(tmp_path / "offline.duckdb", group)
-    before, after = BASE_TIME, BASE_TIME + dt.timedelta(days=2)
-    rows = [([user, "it's"], before, values_for(user)) for user in range(2500)]
-    rows += [([7, "later"], after, values_for(7)), ([8, 'q"uote'], before, values_for(8))]
+    early, late = BASE_TIME, BASE_TIME + dt.timedelta(days=2, microseconds=7)
+    rows = [([user, "it's"], early, values_for(user)) for user in range(2500)]
+    rows += [([7, "later"], late, values_for(7)), ([8, 'q"uote'], early, values_for(8))]
     offline.upsert(rows)
-    asked = [encode_key([user, "it's"]) for user in range(0, 5000, 2)]  # half of them exist
-    asked += [encode_key([7, "later"]), encode_key([8, 'q"uote']), encode_key([8, "it"])]
-    found = DuckDBOfflineStore(offline.path).entities_with_rows(group, asked, BASE_TIME + dt.timedelta(days=1))
-    assert found == {encode_key([user, "it's"]) for user in range(0, 2500, 2)} | {encode_key([8, 'q"uote'])}
+    asked = [(encode_key([user, "it's"]), early) for user in range(0, 5000, 2)]  # half of them exist
+    asked += [(encode_key([7, "later"]), late), (encode_key([7, "later"]), early), (encode_key([8, 'q"uote']), early)]
+    found = DuckDBOfflineStore(offline.path).existing_rows(group, asked)
+    expected = {(encode_key([user, "it's"]), early) for user in range(0, 2500, 2)}
+    assert found == expected | {(encode_key([7, "later"]), late), (encode_key([8, 'q"uote']), early)}
 
-    sql = entities_with_rows_sql(group, [(1, "it's")], NOW)
+    sql = existing_rows_sql(group, [((1, "it's"), early), ((2, "x"), late)])
     for dialect in ("athena", "duckdb"):
         sqlglot.parse_one(sql, read=dialect)
-    assert "'it''s'" in sql and "effective_at <= timestamp '2026-10-14 20:00:00.000000'" in sql
+    assert "'it''s'" in sql
+    # Literal bounds on the event time: Athena reads only the partitions of the asked times.
+    assert "rows.effective_at >= timestamp '2026-10-01 00:00:00.000000'" in sql
+    assert "rows.effective_at <= timestamp '2026-10-03 00:00:00.000007'" in sql
     with pytest.raises(ValueError, match="not an integer or text"):
-        entities_with_rows_sql(group, [(1.5, "x")], NOW)
+        existing_rows_sql(group, [((1.5, "x"), early)])

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pytest
 from botocore.awsrequest import AWSResponse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from online_support import (
     BASE_TIME,
@@ -284,8 +285,8 @@ class ReaderWithAnotherSync:
         self.during_read()
         return table
 
-    def entities_with_rows(self, *args: Any) -> set[str]:
-        return self.reader.entities_with_rows(*args)
+    def existing_rows(self, *args: Any) -> Any:
+        return self.reader.existing_rows(*args)
 
 
 def test_a_full_sync_keeps_an_entity_that_appeared_after_its_read(
@@ -309,6 +310,27 @@ def test_a_full_sync_keeps_an_entity_that_appeared_after_its_read(
     assert store.read(offline.group, [encode_key([9])], ["count_7d"])[0] is not None
 
 
+def test_a_full_sync_repairs_values_whose_newest_row_a_backfill_removed(
+    offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
+) -> None:
+    """Users 1-4 lose their newest row (the new logic does not produce it), so their valid row is an older
+    one, which newest-wins alone would never let replace the stored value; user 5 keeps its rows."""
+    store = stores.open()
+    catalog = catalog_of(offline.group)
+    offline.upsert(history(range(1, 6), steps=3))
+    list(sync(catalog, reader, store, now=after_all))
+    newest = BASE_TIME + dt.timedelta(minutes=10)
+    with duckdb.connect(str(offline.path)) as connection:
+        connection.execute("delete from fg_test where user_id <= 4 and effective_at = ?", [newest])
+    assert len(online_mismatches(store, offline)) == 4
+
+    (changes,) = sync(catalog, reader, store, now=after_all)
+    assert changes.rows_read == 0 and len(online_mismatches(store, offline)) == 4
+    (full,) = sync(catalog, reader, store, now=after_all, full=True)
+    assert (full.rows_read, full.items_written, full.skipped_stale, full.items_deleted) == (5, 4, 1, 0)
+    assert online_mismatches(store, offline) == []
+
+
 def test_a_full_sync_behind_a_later_one_deletes_nothing_the_later_one_wrote(
     offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
 ) -> None:
@@ -321,6 +343,14 @@ def test_a_full_sync_behind_a_later_one_deletes_nothing_the_later_one_wrote(
     (behind,) = sync(catalog, reader, store, now=pinned(early + dt.timedelta(hours=1)), full=True)
     assert (behind.items_written, behind.skipped_stale, behind.items_deleted) == (0, 1, 0)
     assert online_mismatches(store, offline) == []
+    # Even with its row gone offline, what the later sync wrote is left to a full sync at a later `now`.
+    offline.remove([[2]])
+    (again,) = sync(catalog, reader, store, now=pinned(early + dt.timedelta(hours=1)), full=True)
+    assert again.items_deleted == 0
+    assert store.read(offline.group, [encode_key([2])], ["count_7d"])[0] is not None
+    (later,) = sync(catalog, reader, store, now=pinned(late), full=True)
+    assert later.items_deleted == 1
+    assert online_mismatches(store, offline, extra_keys=[encode_key([2])]) == []
 
 
 # --- the values valid at the sync's time: pre-computed (future) rows ---
@@ -517,6 +547,74 @@ def test_online_values_equal_the_offline_values_as_of_each_sync(steps: list[tupl
                         assert found.event_time == BASE_TIME + dt.timedelta(minutes=valid), (user, steps)
                         assert dict(found.values) == values_for(user * 10 + history[user, valid]), (user, steps)
                 assert all(row is None or row.event_time <= latest_now for row in stored), steps
+        finally:
+            store.close()
+
+
+# A backfill deletes a user's newest row (newest-wins alone cannot repair that), or all of its rows.
+REMOVE = st.tuples(st.sampled_from(["remove_newest", "remove_entity"]), st.integers(min_value=1, max_value=4))
+FULL_SYNC_AT = EVENT_MINUTES.map(lambda minute: ("full", minute))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.one_of(UPSERT, REMOVE, SYNC_AT, FULL_SYNC_AT), min_size=2, max_size=14))
+@example(steps=[("upsert", [(1, 0, 0), (1, 5, 1), (2, 0, 2)]), ("sync", 40), ("remove_newest", 1), ("full", 40)])
+@example(steps=[("upsert", [(1, 0, 0), (2, 5, 1)]), ("sync", 40), ("remove_entity", 2), ("full", 40)])
+def test_a_full_sync_makes_online_equal_the_offline_values_after_rows_were_removed(
+    steps: list[tuple[str, Any]],
+) -> None:
+    """Random histories in which backfills also delete rows (an entity's newest, or all of them), with
+    incremental and full syncs in between: after every full sync not behind an earlier sync, the store
+    equals the values valid at its `now`, by a model of the history kept here."""
+    users = range(1, 5)
+    keys = [encode_key([user]) for user in users]
+    history: dict[tuple[int, int], int] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        offline = OfflineTable(Path(folder) / "offline.duckdb", make_group())
+        reader = DuckDBOfflineStore(offline.path)
+        store = SqliteOnlineStore(Path(folder) / "online.sqlite")
+        catalog = catalog_of(offline.group)
+        latest_now: dt.datetime | None = None
+        try:
+            for kind, argument in steps:
+                if kind == "upsert":
+                    rows = {(user, minute): seed for user, minute, seed in argument}
+                    history.update(rows)
+                    offline.upsert(
+                        [
+                            ([user], BASE_TIME + dt.timedelta(minutes=minute), values_for(user * 10 + seed))
+                            for (user, minute), seed in rows.items()
+                        ]
+                    )
+                    continue
+                if kind.startswith("remove"):
+                    minutes = sorted(minute for (user, minute) in history if user == argument)
+                    removed = [(argument, minute) for minute in (minutes[-1:] if kind == "remove_newest" else minutes)]
+                    with duckdb.connect(str(offline.path)) as connection:
+                        for user, minute in removed:
+                            history.pop((user, minute), None)
+                            connection.execute(
+                                "delete from fg_test where user_id = ? and effective_at = ?",
+                                [user, BASE_TIME + dt.timedelta(minutes=minute)],
+                            )
+                    continue
+                now = BASE_TIME + dt.timedelta(minutes=argument)
+                list(sync(catalog, reader, store, now=pinned(now), full=kind == "full"))
+                if latest_now is not None and now < latest_now:
+                    continue
+                latest_now = now
+                if kind != "full":
+                    continue
+                stored = store.read(offline.group, keys, list(FEATURE_COLUMNS))
+                for user, found in zip(users, stored, strict=True):
+                    minutes = [minute for (u, minute) in history if u == user and minute <= argument]
+                    if not minutes:
+                        assert found is None, (user, steps)
+                        continue
+                    valid = max(minutes)
+                    assert found is not None, (user, steps)
+                    assert found.event_time == BASE_TIME + dt.timedelta(minutes=valid), (user, steps)
+                    assert dict(found.values) == values_for(user * 10 + history[user, valid]), (user, steps)
         finally:
             store.close()
 

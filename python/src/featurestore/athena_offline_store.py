@@ -11,7 +11,7 @@ import pyarrow as pa
 from featurestore.athena_queries import AthenaQueryRunner
 from featurestore.contract import FeatureGroup
 from featurestore.errors import OfflineStoreError
-from featurestore.offline_queries import COMPUTED_AT, keys_with_rows, latest_changed_rows_sql
+from featurestore.offline_queries import COMPUTED_AT, latest_changed_rows_sql, rows_that_exist
 from featurestore.settings import AthenaSettings
 
 
@@ -42,8 +42,8 @@ class AthenaOfflineStore:
             )
         return table.select(names)
 
-    def entities_with_rows(self, group: FeatureGroup, keys: Sequence[str], now: datetime) -> set[str]:
-        """The encoded keys among `keys` whose entity has a row with event time <= now (a small result:
-        fetched, not unloaded)."""
-        what = f"checking entities of feature group '{group.name}' ({group.relation_name})"
-        return keys_with_rows(group, keys, now, lambda sql: self.queries.fetch(sql, what=what))
+    def existing_rows(self, group: FeatureGroup, rows: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
+        """The (encoded key, event time) pairs among `rows` that exist offline (a small result: fetched, not
+        unloaded)."""
+        what = f"checking rows of feature group '{group.name}' ({group.relation_name})"
+        return rows_that_exist(group, rows, lambda sql: self.queries.fetch(sql, what=what))

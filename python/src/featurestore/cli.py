@@ -221,8 +221,9 @@ def sync_command(
         bool,
         typer.Option(
             "--full",
-            help="Read every entity's values (not only the changed ones) and compare them with every stored "
-            "item; entities a backfill removed offline are deleted online. Run it after such a backfill.",
+            help="Read every entity's values (not only the changed ones), compare them with every stored item, "
+            "and repair values whose offline row a backfill removed (replaced by the row valid now, or deleted). "
+            "Run it after such a backfill, against the live offline store.",
         ),
     ] = False,
     project_dir: ProjectDir = None,
@@ -254,7 +255,7 @@ def sync_command(
                 f"{summary.now.isoformat(sep=' ', timespec='seconds')} UTC, "
                 f"{summary.rows_read:,} rows read, {summary.items_written:,} items written, "
                 f"{summary.skipped_stale:,} skipped as stale, "
-                + (f"{summary.items_deleted:,} deleted (gone offline), " if summary.full_load else "")
+                + (f"{summary.items_deleted:,} deleted (gone offline), " if full else "")
                 # Capacity units are DynamoDB's billing; sqlite has none.
                 + (
                     f"{summary.write_units:,.1f} write units, {summary.read_units:,.1f} read units, "

@@ -27,8 +27,9 @@ Newest-wins (the rule of online_store.py), three write modes (docs/online_store.
   about), changes as in `conditional` (no read per record, DynamoDB's own check).
 
 A full load compares every record with the scanned versions whatever the mode, so unchanged items cost
-no write, and lists the stored entities it has no record for; the sync re-checks them offline and has
-them deleted (delete_unchanged: a DeleteItem conditional on the version scanned).
+no write, and lists the stored items it leaves in place that differ from its records; the sync re-checks
+their rows offline and has those whose row is gone replaced or deleted (replace_unchanged: a PutItem or
+DeleteItem conditional on the version scanned).
 
 Throttling, unprocessed items and server errors are retried with bounded, jittered exponential backoff;
 botocore's own retries are off so that the bound and the error are ours. Sync markers and leases: items
@@ -60,11 +61,12 @@ from featurestore.online_store import (
     StoredRow,
     StoredVersion,
     SyncMarker,
+    Unbacked,
     WriteStats,
-    absent_entities,
     from_micros,
     is_newer,
     to_micros,
+    unbacked_candidates,
 )
 from featurestore.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff, call_with_retries
 from featurestore.settings import OnlineSettings
@@ -234,7 +236,7 @@ class DynamoDBOnlineStore:
                 total.stale += len(records) - len(fresh)
                 if progress and len(fresh) < len(records):
                     progress(len(records) - len(fresh))
-                total.absent = absent_entities(versions, records, full_load_at)
+                total.unbacked = unbacked_candidates(versions, records, full_load_at)
                 records = fresh
             if batched:
                 assert lease is not None
@@ -393,36 +395,47 @@ class DynamoDBOnlineStore:
                 self.backoff.wait(attempt)
         raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts")
 
-    def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
-        """One DeleteItem per entity, conditional on the version the full load scanned (in every mode: no
-        lease is needed, and deletions are rare)."""
+    def replace_unchanged(self, group: FeatureGroup, items: Sequence[Unbacked]) -> WriteStats:
+        """One PutItem (the record) or DeleteItem (no record) per item, conditional on the version the full
+        load scanned, in every mode: no lease is needed, and repairs are rare."""
         table = self.table_name(group.name)
 
-        def delete_each(chunk: Sequence[tuple[str, StoredVersion]], stats: WriteStats) -> None:
-            for key, version in chunk:
-                self._delete_version(group.name, table, key, version, stats)
+        def repair_each(chunk: Sequence[Unbacked], stats: WriteStats) -> None:
+            for item in chunk:
+                # A failed condition: rewritten since the scan, a newer value, which stays.
+                condition = {
+                    "ConditionExpression": "#t = :t AND #c = :c",
+                    "ExpressionAttributeNames": {"#t": EVENT_TIME, "#c": COMPUTED_AT},
+                    "ExpressionAttributeValues": {
+                        ":t": {"N": str(item.version.event_time)},
+                        ":c": {"N": str(item.version.computed_at)},
+                    },
+                    "ReturnConsumedCapacity": "TOTAL",
+                }
+                if item.record is None:
+                    key = {KEY: {"S": item.key}}
+                    stats.deleted += self._conditional_request(
+                        group.name,
+                        item.key,
+                        "DeleteItem",
+                        lambda key=key, condition=condition: self.client.delete_item(
+                            TableName=table, Key=key, **condition
+                        ),
+                        stats,
+                    )
+                else:
+                    new = self.item(group, item.record)
+                    stats.written += self._conditional_request(
+                        group.name,
+                        item.key,
+                        "PutItem",
+                        lambda new=new, condition=condition: self.client.put_item(
+                            TableName=table, Item=new, **condition
+                        ),
+                        stats,
+                    )
 
-        return self._write_concurrently(items, _TASK_SIZE, delete_each, None)
-
-    def _delete_version(self, group: str, table: str, key: str, version: StoredVersion, stats: WriteStats) -> None:
-        # A failed condition: rewritten since the scan, a newer value, which stays.
-        stats.deleted += self._conditional_request(
-            group,
-            key,
-            "DeleteItem",
-            lambda: self.client.delete_item(
-                TableName=table,
-                Key={KEY: {"S": key}},
-                ConditionExpression="#t = :t AND #c = :c",
-                ExpressionAttributeNames={"#t": EVENT_TIME, "#c": COMPUTED_AT},
-                ExpressionAttributeValues={
-                    ":t": {"N": str(version.event_time)},
-                    ":c": {"N": str(version.computed_at)},
-                },
-                ReturnConsumedCapacity="TOTAL",
-            ),
-            stats,
-        )
+        return self._write_concurrently(items, _TASK_SIZE, repair_each, None)
 
     def _scan_versions(self, group: str, table: str, stats: WriteStats) -> dict[str, StoredVersion]:
         """Every stored item's version (key, event time, computed_at, digest): a strongly consistent

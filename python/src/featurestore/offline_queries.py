@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from featurestore.contract import FeatureGroup
 from featurestore.key_encoding import decode_key, encode_key
+from featurestore.value_codec import naive_utc
 
 COMPUTED_AT = "computed_at"
 
@@ -79,35 +80,45 @@ def _value_literal(value: object) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def entities_with_rows_sql(group: FeatureGroup, keys: Sequence[Sequence[object]], now: datetime) -> str:
-    """Which of these entities (key values in the contract's entity order) have a row with event time <= now.
+def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object], datetime]]) -> str:
+    """Which of these rows (entity key values in the contract's order, event time) exist offline.
 
-    The full sync asks this just before deleting an entity it found online but not in its read, so that an
-    entity that appeared offline after that read (and that another sync may already have written) is kept.
-    The keys are literal VALUES (the same text on DuckDB and Athena); callers chunk long lists."""
-    if not keys:
-        raise ValueError("no keys to look up")
+    A full sync asks this before it replaces or deletes a stored value that its read did not return: a
+    value whose row is gone (a backfill removed it) is repaired, one whose row exists (it appeared after
+    the read, and another sync may have written it) stays. The rows are literal VALUES (the same text on
+    DuckDB and Athena), and the event time is bounded by literals too, so Athena reads only the partitions
+    of those times; callers chunk long lists."""
+    if not rows:
+        raise ValueError("no rows to look up")
     entity = list(group.entity)
-    rows = ", ".join("(" + ", ".join(_value_literal(part) for part in key) + ")" for key in keys)
-    join = " and ".join(f"rows.{column} = wanted.{column}" for column in entity)
+    event_time = group.event_time
+    values = ", ".join(
+        "(" + ", ".join([*(_value_literal(part) for part in key), _literal(at)]) + ")" for key, at in rows
+    )
+    times = [at for _, at in rows]
+    join = " and ".join(f"rows.{column} = wanted.{column}" for column in [*entity, event_time])
     return (
-        f"select distinct {', '.join(f'rows.{column}' for column in entity)} from {group.relation_name} as rows "
-        f"inner join (values {rows}) as wanted ({', '.join(entity)}) on {join} "
-        f"where rows.{group.event_time} <= {_literal(now)}"
+        f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {group.relation_name} "
+        f"as rows inner join (values {values}) as wanted ({', '.join([*entity, event_time])}) on {join} "
+        f"where rows.{event_time} >= {_literal(min(times))} and rows.{event_time} <= {_literal(max(times))}"
     )
 
 
 RECHECK_CHUNK = 1000
 
 
-def keys_with_rows(group: FeatureGroup, keys: Sequence[str], now: datetime, run: Callable[[str], pa.Table]) -> set[str]:
-    """The encoded keys (key_encoding) among `keys` whose entity has a row with event time <= now, asked
-    RECHECK_CHUNK keys at a time through `run` (a reader's query function)."""
-    found: set[str] = set()
-    for start in range(0, len(keys), RECHECK_CHUNK):
-        chunk = [decode_key(key) for key in keys[start : start + RECHECK_CHUNK]]
-        table = run(entities_with_rows_sql(group, chunk, now))
+def rows_that_exist(
+    group: FeatureGroup, rows: Sequence[tuple[str, datetime]], run: Callable[[str], pa.Table]
+) -> set[tuple[str, datetime]]:
+    """The (encoded key, event time) pairs among `rows` that exist offline, asked RECHECK_CHUNK at a time
+    through `run` (a reader's query function). Sorted by time first, so each chunk spans few partitions."""
+    ordered = sorted(rows, key=lambda row: (row[1], row[0]))
+    found: set[tuple[str, datetime]] = set()
+    for start in range(0, len(ordered), RECHECK_CHUNK):
+        chunk = [(decode_key(key), at) for key, at in ordered[start : start + RECHECK_CHUNK]]
+        table = run(existing_rows_sql(group, chunk))
         if table.num_rows:
-            columns = [table.column(column).to_pylist() for column in group.entity]
-            found.update(encode_key(parts) for parts in zip(*columns, strict=True))
+            keys = zip(*(table.column(column).to_pylist() for column in group.entity), strict=True)
+            times = table.column(group.event_time).to_pylist()
+            found.update((encode_key(parts), naive_utc(at)) for parts, at in zip(keys, times, strict=True))
     return found

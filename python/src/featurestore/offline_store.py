@@ -12,7 +12,7 @@ import pyarrow as pa
 from featurestore.contract import FeatureGroup
 from featurestore.errors import EntityKeyError, OfflineStoreError
 from featurestore.key_encoding import coerce_key_part
-from featurestore.offline_queries import keys_with_rows, latest_changed_rows_sql
+from featurestore.offline_queries import latest_changed_rows_sql, rows_that_exist
 from featurestore.value_codec import naive_utc
 
 
@@ -84,6 +84,6 @@ class DuckDBOfflineStore:
         """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
         return self._query(group, latest_changed_rows_sql(group, since, now, valid_after))
 
-    def entities_with_rows(self, group: FeatureGroup, keys: Sequence[str], now: datetime) -> set[str]:
-        """The encoded keys among `keys` whose entity has a row with event time <= now."""
-        return keys_with_rows(group, keys, now, lambda sql: self._query(group, sql))
+    def existing_rows(self, group: FeatureGroup, rows: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
+        """The (encoded key, event time) pairs among `rows` that exist offline."""
+        return rows_that_exist(group, rows, lambda sql: self._query(group, sql))

@@ -94,27 +94,46 @@ def is_newer(record: OnlineRecord, stored: StoredVersion | None) -> bool:
     )
 
 
-def absent_entities(
+class Unbacked(NamedTuple):
+    """A stored item that a full load would leave in place, and that may no longer come from any offline
+    row: `record` is the entity's row valid now (None: the entity has none), `version` what is stored."""
+
+    key: str
+    version: StoredVersion
+    record: OnlineRecord | None
+
+
+def unbacked_candidates(
     versions: Mapping[str, StoredVersion], records: Sequence[OnlineRecord], full_load_at: datetime
-) -> list[tuple[str, StoredVersion]]:
-    """Stored entities a full load at `full_load_at` has no record for, except those stored with a later
-    event time (a later sync wrote them): candidates for deletion, to be re-checked offline."""
-    present = {record.key for record in records}
+) -> list[Unbacked]:
+    """The stored items a full load at `full_load_at` does not overwrite although they differ from its
+    records: entities without a record, and entities whose stored event time is later than their record's
+    (newest-wins keeps those). Each is either a value a backfill removed offline, or one written after the
+    full load's read; the sync asks the offline store which (sync.py). Items stored with an event time after
+    `full_load_at` (a later sync wrote them) are not candidates."""
+    by_key = {record.key: record for record in records}
     horizon = to_micros(full_load_at)
-    return [(key, version) for key, version in versions.items() if key not in present and version.event_time <= horizon]
+    candidates = []
+    for key, version in versions.items():
+        if version.event_time > horizon:
+            continue
+        record = by_key.get(key)
+        if record is None or version.event_time > to_micros(record.event_time):
+            candidates.append(Unbacked(key, version, record))
+    return candidates
 
 
 @dataclass
 class WriteStats:
     written: int = 0
     stale: int = 0
-    # Entities deleted because they are gone offline (OnlineStore.delete_unchanged).
+    # Entities deleted because they are gone offline (OnlineStore.replace_unchanged).
     deleted: int = 0
     write_units: float = 0.0
     read_units: float = 0.0
     retries: int = 0
-    # A full load's stored entities without a record, with the version seen (OnlineStore.write).
-    absent: list[tuple[str, StoredVersion]] = field(default_factory=list)
+    # A full load's candidates for repair (OnlineStore.write, unbacked_candidates).
+    unbacked: list[Unbacked] = field(default_factory=list)
 
     def add(self, other: WriteStats) -> None:
         self.written += other.written
@@ -123,7 +142,7 @@ class WriteStats:
         self.write_units += other.write_units
         self.read_units += other.read_units
         self.retries += other.retries
-        self.absent.extend(other.absent)
+        self.unbacked.extend(other.unbacked)
 
     def count_retry(self) -> None:
         self.retries += 1
@@ -145,13 +164,15 @@ class OnlineStore(Protocol):
 
         `full_load_at`: the records are every entity's row valid at that time (a full load). The store then
         compares them with all its stored versions at once (one read, instead of one per record), and lists
-        in `absent` the stored entities without a record (absent_entities): it does not delete them.
+        in `unbacked` the stored items it left in place that differ from the records (unbacked_candidates);
+        it does not touch them.
 
         Raises SyncGaveUpError when retries of throttling or unprocessed items are exhausted."""
         ...
 
-    def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
-        """Delete each (key, version) whose stored item still has that version; a rewritten one stays."""
+    def replace_unchanged(self, group: FeatureGroup, items: Sequence[Unbacked]) -> WriteStats:
+        """Replace each item by its record, or delete it (no record), only if the stored item still has the
+        version seen; a rewritten one stays. Counts replacements as written, deletions as deleted."""
         ...
 
     def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:

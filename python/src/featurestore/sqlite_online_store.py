@@ -27,14 +27,28 @@ from featurestore.online_store import (
     StoredRow,
     StoredVersion,
     SyncMarker,
+    Unbacked,
     WriteStats,
-    absent_entities,
     from_micros,
     to_micros,
+    unbacked_candidates,
 )
 from featurestore.value_codec import from_json, to_json
 
 _CHUNK = 5000
+
+
+def _row(codec: GroupCodec, record: OnlineRecord) -> tuple[str, int, int, int, str, str]:
+    """A record as the columns of its row: key, times in microseconds, digest, the values as JSON."""
+    values = {name: to_json(record.values[name], vtype) for name, vtype in codec.types.items()}
+    return (
+        record.key,
+        to_micros(record.event_time),
+        to_micros(record.computed_at),
+        to_micros(record.expires_at),
+        record.digest,
+        json.dumps(values, separators=(",", ":")),
+    )
 
 
 def _table(group: str) -> str:
@@ -97,20 +111,7 @@ class SqliteOnlineStore:
             self._ensure_table(group.name)
             for start in range(0, len(records), _CHUNK):
                 chunk = records[start : start + _CHUNK]
-                rows = [
-                    (
-                        r.key,
-                        to_micros(r.event_time),
-                        to_micros(r.computed_at),
-                        to_micros(r.expires_at),
-                        r.digest,
-                        json.dumps(
-                            {name: to_json(r.values[name], vtype) for name, vtype in codec.types.items()},
-                            separators=(",", ":"),
-                        ),
-                    )
-                    for r in chunk
-                ]
+                rows = [_row(codec, record) for record in chunk]
                 try:
                     self._connection.execute("begin immediate")
                     cursor = self._connection.executemany(upsert, rows)
@@ -125,36 +126,46 @@ class SqliteOnlineStore:
                 if progress:
                     progress(len(chunk))
             if full_load_at is not None:
-                stats.absent = self._absent(group.name, records, full_load_at)
+                stats.unbacked = self._unbacked(group.name, records, full_load_at)
         return stats
 
-    def _absent(
-        self, group: str, records: Sequence[OnlineRecord], full_load_at: datetime
-    ) -> list[tuple[str, StoredVersion]]:
+    def _unbacked(self, group: str, records: Sequence[OnlineRecord], full_load_at: datetime) -> list[Unbacked]:
         try:
-            rows = self._connection.execute(
-                f"select key, event_time, computed_at, digest from {_table(group)}"
-            ).fetchall()
+            rows = self._connection.execute(f"select key, event_time, computed_at, digest from {_table(group)}")
+            versions = {key: StoredVersion(t, c, d) for key, t, c, d in rows.fetchall()}
         except sqlite3.Error as error:
             raise OnlineStoreError(f"reading feature group '{group}' from {self.path}: {error}") from error
-        return absent_entities({key: StoredVersion(t, c, d) for key, t, c, d in rows}, records, full_load_at)
+        return unbacked_candidates(versions, records, full_load_at)
 
-    def delete_unchanged(self, group: FeatureGroup, items: Sequence[tuple[str, StoredVersion]]) -> WriteStats:
+    def replace_unchanged(self, group: FeatureGroup, items: Sequence[Unbacked]) -> WriteStats:
+        codec = self._codec(group)
+        table = _table(group.name)
         stats = WriteStats()
         with self._lock:
             try:
                 self._connection.execute("begin immediate")
-                for key, version in items:
-                    stats.deleted += self._connection.execute(
-                        f"delete from {_table(group.name)} where key = ? and event_time = ? and computed_at = ?",
-                        (key, version.event_time, version.computed_at),
+                for item in items:
+                    removed = self._connection.execute(
+                        f"delete from {table} where key = ? and event_time = ? and computed_at = ?",
+                        (item.key, item.version.event_time, item.version.computed_at),
                     ).rowcount
+                    if not removed:
+                        continue  # rewritten since: a newer value, which stays
+                    if item.record is None:
+                        stats.deleted += 1
+                    else:
+                        self._connection.execute(
+                            f"insert into {table} (key, event_time, computed_at, expires_at, digest, vals) "
+                            "values (?, ?, ?, ?, ?, ?)",
+                            _row(codec, item.record),
+                        )
+                        stats.written += 1
                 self._connection.execute("commit")
             except sqlite3.Error as error:
                 if self._connection.in_transaction:
                     self._connection.execute("rollback")
                 raise OnlineStoreError(
-                    f"deleting entities of feature group '{group.name}' in {self.path}: {error}"
+                    f"repairing entities of feature group '{group.name}' in {self.path}: {error}"
                 ) from error
         return stats
 

@@ -128,7 +128,7 @@ class FeatureStore:
     ) -> Iterable[GroupSyncSummary]:
         """Sync the selected (default: all online) groups from the offline store: each entity's values valid
         at this store's `now` (the wall clock unless injected); see featurestore.sync. `full`: compare every
-        entity with the stored items, deleting those a backfill removed offline."""
+        entity with the stored items and repair values whose offline row a backfill removed."""
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
         overlap = self.settings.online.sync_overlap if self.settings else None

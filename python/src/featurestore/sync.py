@@ -12,9 +12,11 @@ Per online group:
    was computed after the marker (minus the overlap), or its event time lies in (valid_until, now], a
    pre-computed row that has just become valid (offline_queries.latest_changed_rows_sql);
 3. write them newest-wins (a stale or identical record is skipped), waiting for every write to be
-   confirmed; a full load (no marker, or `full`) also gets from the store the stored entities it read no
-   row for, asks the offline store again which of them have a row valid at `now` (one that appeared
-   after the read stays), and has the rest deleted, each only if its stored version is still the one seen;
+   confirmed; a `full` sync also gets from the store the stored values it left in place that differ from
+   what it read (entities it read no row for, stored values newer than the row read), asks the offline
+   store whether each one's row still exists (one that appeared after the read stays), and has the rest
+   replaced by the row read, or deleted, each only if the stored version is still the one seen: the
+   repair after a backfill that removed rows;
 4. only then store the new marker, both fields in one write: the largest `computed_at` read, and `now`.
 
 A crash anywhere before 4 leaves the marker where it was, so a rerun reads the same rows again (and any
@@ -45,7 +47,7 @@ from featurestore.errors import FeatureGroupNotOnlineError, OfflineStoreError
 from featurestore.key_encoding import encode_key
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_queries import COMPUTED_AT
-from featurestore.online_store import GroupCodec, OnlineRecord, OnlineStore, SyncMarker, utc_now
+from featurestore.online_store import GroupCodec, OnlineRecord, OnlineStore, SyncMarker, from_micros, utc_now
 from featurestore.value_codec import naive_utc
 
 
@@ -56,8 +58,8 @@ class OfflineReader(Protocol):
         """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
         ...
 
-    def entities_with_rows(self, group: FeatureGroup, keys: Sequence[str], now: datetime) -> set[str]:
-        """The encoded keys among `keys` whose entity has a row with event time <= now."""
+    def existing_rows(self, group: FeatureGroup, rows: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
+        """The (encoded key, event time) pairs among `rows` that exist offline."""
         ...
 
 
@@ -74,7 +76,7 @@ class GroupSyncSummary:
     rows_read: int
     items_written: int
     skipped_stale: int
-    # Entities stored online that a full load no longer found offline (removed by a backfill).
+    # Entities a `full` sync deleted online: a backfill removed all their rows valid at `now`.
     items_deleted: int
     write_units: float
     read_units: float
@@ -144,7 +146,8 @@ def sync_group(
     """Sync one group to the values valid at `now` (naive UTC or aware; default: the wall clock, UTC).
 
     `full`: a full load although the group has a marker: every entity's valid row is read and compared
-    with every stored item, and stored entities without a row (a backfill removed them) are deleted."""
+    with every stored item, and stored values whose row a backfill removed are replaced by the row valid
+    now, or deleted (the entity has none): online then equals the offline store as it is now."""
     if not group.online:
         raise FeatureGroupNotOnlineError(group.name)
     started = timer()
@@ -159,12 +162,18 @@ def sync_group(
     if progress:
         progress.start(group.name, len(records))
     stats = store.write(group, records, progress.advance if progress else None, full_load_at=at if full_load else None)
-    if stats.absent:
-        # Entities online that the read did not return. Asked again, now: one that appeared offline after
-        # the read (and that another sync may have written already) must stay.
-        still = reader.entities_with_rows(group, [key for key, _ in stats.absent], at)
-        gone = [(key, version) for key, version in stats.absent if key not in still]
-        stats.add(store.delete_unchanged(group, gone))
+    if full and stats.unbacked:
+        # Stored values the read did not return. Is each one's row still offline? Then it appeared after the
+        # read (another sync may have written it already) and stays; if not, a backfill removed it. Only on
+        # request: this takes the offline store as it is now for the truth, the one case in which an older
+        # value may replace a newer one, so a full load that merely lacks a marker (a group switched on
+        # again, a replay of an old snapshot) never does it.
+        stored_rows = [(item.key, from_micros(item.version.event_time)) for item in stats.unbacked]
+        existing = reader.existing_rows(group, stored_rows)
+        repairs = [item for item, row in zip(stats.unbacked, stored_rows, strict=True) if row not in existing]
+        repaired = store.replace_unchanged(group, repairs)
+        stats.stale -= repaired.written  # they were counted as skipped by newest-wins
+        stats.add(repaired)
     # Only now, with every write confirmed, may the marker move.
     marker, behind = next_marker(previous, read_marker, at)
     if marker != previous:
