@@ -5,6 +5,7 @@ time `now` (the latest values when every row lies before it)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -499,6 +500,51 @@ UPSERT = st.lists(
 SYNC_AT = EVENT_MINUTES.map(lambda minute: ("sync", minute))
 
 
+MODEL_USERS = range(1, 5)
+
+
+@contextlib.contextmanager
+def model_stores() -> Iterator[tuple[OfflineTable, DuckDBOfflineStore, SqliteOnlineStore]]:
+    """A fresh offline table and sqlite online store per hypothesis example (fixtures last a whole test)."""
+    with tempfile.TemporaryDirectory() as folder:
+        offline = OfflineTable(Path(folder) / "offline.duckdb", make_group())
+        store = SqliteOnlineStore(Path(folder) / "online.sqlite")
+        try:
+            yield offline, DuckDBOfflineStore(offline.path), store
+        finally:
+            store.close()
+
+
+def upsert_model_rows(
+    offline: OfflineTable, history: dict[tuple[int, int], int], rows: list[tuple[int, int, int]]
+) -> None:
+    """Merge (user, minute, seed) rows offline and into the model: the last of duplicates wins, as one merge
+    of the staged rows would."""
+    merged = {(user, minute): seed for user, minute, seed in rows}
+    history.update(merged)
+    offline.upsert(
+        [
+            ([user], BASE_TIME + dt.timedelta(minutes=minute), values_for(user * 10 + seed))
+            for (user, minute), seed in merged.items()
+        ]
+    )
+
+
+def assert_online_is_the_model_at(
+    stored: list[Any], history: dict[tuple[int, int], int], minute: int, steps: list[tuple[str, Any]]
+) -> None:
+    """The stored rows of MODEL_USERS are each user's row valid at `minute` in the model (None: no row)."""
+    for user, found in zip(MODEL_USERS, stored, strict=True):
+        minutes = [m for (u, m) in history if u == user and m <= minute]
+        if not minutes:
+            assert found is None, (user, steps)
+            continue
+        valid = max(minutes)
+        assert found is not None, (user, steps)
+        assert found.event_time == BASE_TIME + dt.timedelta(minutes=valid), (user, steps)
+        assert dict(found.values) == values_for(user * 10 + history[user, valid]), (user, steps)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(st.one_of(UPSERT, SYNC_AT), min_size=2, max_size=12))
 def test_online_values_equal_the_offline_values_as_of_each_sync(steps: list[tuple[str, Any]]) -> None:
@@ -506,49 +552,26 @@ def test_online_values_equal_the_offline_values_as_of_each_sync(steps: list[tupl
     and sync times (now and then backwards): after every sync not behind an earlier one, the store equals
     the values valid at its `now` (by a model of the history kept here, not by SQL); after any sync,
     nothing online lies after the latest `now`."""
-    users = range(1, 5)
-    keys = [encode_key([user]) for user in users]
+    keys = [encode_key([user]) for user in MODEL_USERS]
     history: dict[tuple[int, int], int] = {}  # (user, minute) -> seed of the values
-    with tempfile.TemporaryDirectory() as folder:
-        offline = OfflineTable(Path(folder) / "offline.duckdb", make_group())
-        reader = DuckDBOfflineStore(offline.path)
-        store = SqliteOnlineStore(Path(folder) / "online.sqlite")
+    with model_stores() as (offline, reader, store):
         catalog = catalog_of(offline.group)
         latest_now: dt.datetime | None = None
-        try:
-            for kind, argument in steps:
-                if kind == "upsert":
-                    # One merge per (entity, time): the last of duplicates wins, as the staged rows would.
-                    rows = {(user, minute): seed for user, minute, seed in argument}
-                    history.update(rows)
-                    offline.upsert(
-                        [
-                            ([user], BASE_TIME + dt.timedelta(minutes=minute), values_for(user * 10 + seed))
-                            for (user, minute), seed in rows.items()
-                        ]
-                    )
-                    continue
-                now = BASE_TIME + dt.timedelta(minutes=argument)
-                previous = store.get_marker(offline.group.name)
-                (summary,) = sync(catalog, reader, store, now=pinned(now))
-                assert summary.behind == (
-                    previous is not None and previous.valid_until is not None and now < previous.valid_until
-                )
-                stored = store.read(offline.group, keys, list(FEATURE_COLUMNS))
-                if latest_now is None or now >= latest_now:
-                    latest_now = now
-                    for user, found in zip(users, stored, strict=True):
-                        minutes = [minute for (u, minute) in history if u == user and minute <= argument]
-                        if not minutes:
-                            assert found is None, (user, steps)
-                            continue
-                        valid = max(minutes)
-                        assert found is not None, (user, steps)
-                        assert found.event_time == BASE_TIME + dt.timedelta(minutes=valid), (user, steps)
-                        assert dict(found.values) == values_for(user * 10 + history[user, valid]), (user, steps)
-                assert all(row is None or row.event_time <= latest_now for row in stored), steps
-        finally:
-            store.close()
+        for kind, argument in steps:
+            if kind == "upsert":
+                upsert_model_rows(offline, history, argument)
+                continue
+            now = BASE_TIME + dt.timedelta(minutes=argument)
+            previous = store.get_marker(offline.group.name)
+            (summary,) = sync(catalog, reader, store, now=pinned(now))
+            assert summary.behind == (
+                previous is not None and previous.valid_until is not None and now < previous.valid_until
+            )
+            stored = store.read(offline.group, keys, list(FEATURE_COLUMNS))
+            if latest_now is None or now >= latest_now:
+                latest_now = now
+                assert_online_is_the_model_at(stored, history, argument, steps)
+            assert all(row is None or row.event_time <= latest_now for row in stored), steps
 
 
 # A backfill deletes a user's newest row (newest-wins alone cannot repair that), or all of its rows.
@@ -566,57 +589,35 @@ def test_a_full_sync_makes_online_equal_the_offline_values_after_rows_were_remov
     """Random histories in which backfills also delete rows (an entity's newest, or all of them), with
     incremental and full syncs in between: after every full sync not behind an earlier sync, the store
     equals the values valid at its `now`, by a model of the history kept here."""
-    users = range(1, 5)
-    keys = [encode_key([user]) for user in users]
+    keys = [encode_key([user]) for user in MODEL_USERS]
     history: dict[tuple[int, int], int] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        offline = OfflineTable(Path(folder) / "offline.duckdb", make_group())
-        reader = DuckDBOfflineStore(offline.path)
-        store = SqliteOnlineStore(Path(folder) / "online.sqlite")
+    with model_stores() as (offline, reader, store):
         catalog = catalog_of(offline.group)
         latest_now: dt.datetime | None = None
-        try:
-            for kind, argument in steps:
-                if kind == "upsert":
-                    rows = {(user, minute): seed for user, minute, seed in argument}
-                    history.update(rows)
-                    offline.upsert(
-                        [
-                            ([user], BASE_TIME + dt.timedelta(minutes=minute), values_for(user * 10 + seed))
-                            for (user, minute), seed in rows.items()
-                        ]
-                    )
-                    continue
-                if kind.startswith("remove"):
-                    minutes = sorted(minute for (user, minute) in history if user == argument)
-                    removed = [(argument, minute) for minute in (minutes[-1:] if kind == "remove_newest" else minutes)]
-                    with duckdb.connect(str(offline.path)) as connection:
-                        for user, minute in removed:
-                            history.pop((user, minute), None)
-                            connection.execute(
-                                "delete from fg_test where user_id = ? and effective_at = ?",
-                                [user, BASE_TIME + dt.timedelta(minutes=minute)],
-                            )
-                    continue
-                now = BASE_TIME + dt.timedelta(minutes=argument)
-                list(sync(catalog, reader, store, now=pinned(now), full=kind == "full"))
-                if latest_now is not None and now < latest_now:
-                    continue
-                latest_now = now
-                if kind != "full":
-                    continue
-                stored = store.read(offline.group, keys, list(FEATURE_COLUMNS))
-                for user, found in zip(users, stored, strict=True):
-                    minutes = [minute for (u, minute) in history if u == user and minute <= argument]
-                    if not minutes:
-                        assert found is None, (user, steps)
-                        continue
-                    valid = max(minutes)
-                    assert found is not None, (user, steps)
-                    assert found.event_time == BASE_TIME + dt.timedelta(minutes=valid), (user, steps)
-                    assert dict(found.values) == values_for(user * 10 + history[user, valid]), (user, steps)
-        finally:
-            store.close()
+        for kind, argument in steps:
+            if kind == "upsert":
+                upsert_model_rows(offline, history, argument)
+                continue
+            if kind.startswith("remove"):
+                minutes = sorted(minute for (user, minute) in history if user == argument)
+                removed = [(argument, minute) for minute in (minutes[-1:] if kind == "remove_newest" else minutes)]
+                with duckdb.connect(str(offline.path)) as connection:
+                    for user, minute in removed:
+                        history.pop((user, minute), None)
+                        connection.execute(
+                            "delete from fg_test where user_id = ? and effective_at = ?",
+                            [user, BASE_TIME + dt.timedelta(minutes=minute)],
+                        )
+                continue
+            now = BASE_TIME + dt.timedelta(minutes=argument)
+            list(sync(catalog, reader, store, now=pinned(now), full=kind == "full"))
+            if latest_now is not None and now < latest_now:
+                continue
+            latest_now = now
+            if kind != "full":
+                continue
+            stored = store.read(offline.group, keys, list(FEATURE_COLUMNS))
+            assert_online_is_the_model_at(stored, history, argument, steps)
 
 
 # --- throttling and unprocessed keys, injected into the DynamoDB client ---

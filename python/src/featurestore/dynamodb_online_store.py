@@ -412,28 +412,20 @@ class DynamoDBOnlineStore:
                     },
                     "ReturnConsumedCapacity": "TOTAL",
                 }
+                request = {"TableName": table, **condition}
                 if item.record is None:
-                    key = {KEY: {"S": item.key}}
-                    stats.deleted += self._conditional_request(
-                        group.name,
-                        item.key,
-                        "DeleteItem",
-                        lambda key=key, condition=condition: self.client.delete_item(
-                            TableName=table, Key=key, **condition
-                        ),
-                        stats,
-                    )
+                    operation, send = "DeleteItem", self.client.delete_item
+                    request["Key"] = {KEY: {"S": item.key}}
                 else:
-                    new = self.item(group, item.record)
-                    stats.written += self._conditional_request(
-                        group.name,
-                        item.key,
-                        "PutItem",
-                        lambda new=new, condition=condition: self.client.put_item(
-                            TableName=table, Item=new, **condition
-                        ),
-                        stats,
-                    )
+                    operation, send = "PutItem", self.client.put_item
+                    request["Item"] = self.item(group, item.record)
+                applied = self._conditional_request(
+                    group.name, item.key, operation, lambda send=send, request=request: send(**request), stats
+                )
+                if item.record is None:
+                    stats.deleted += applied
+                else:
+                    stats.written += applied
 
         return self._write_concurrently(items, _TASK_SIZE, repair_each, None)
 
