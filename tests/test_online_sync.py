@@ -768,45 +768,18 @@ def test_sync_that_gives_up_names_the_group_and_keeps_its_marker(
     assert online_mismatches(retry_store, offline) == []
 
 
-class UnprocessedKeys:
-    """Moves half of the items of a fraction of BatchGetItem answers into UnprocessedKeys, as DynamoDB does."""
+class AnswerRewriter:
+    """Rewrites a fraction of one batch operation's successful answers (`rewrite`), knowing the request
+    each answered (remembered per thread: the store sends from several)."""
 
-    def __init__(self, client: Any, fraction: float) -> None:
+    def __init__(self, client: Any, operation: str, fraction: float, seed: int) -> None:
         self.fraction = fraction
-        self.rng = random.Random(3)
-        self.local = threading.local()
-        self.injected = 0
-        client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", self.remember)
-        client.meta.events.register("after-call.dynamodb.BatchGetItem", self.after_call)
-
-    def remember(self, params: dict[str, Any], **_: Any) -> None:
-        self.local.request = params["RequestItems"]
-
-    def after_call(self, parsed: dict[str, Any], **_: Any) -> None:
-        if "Error" in parsed or self.rng.random() >= self.fraction:
-            return
-        for table, items in parsed.get("Responses", {}).items():
-            if len(items) < 2:
-                continue
-            moved = items[: len(items) // 2]
-            del items[: len(items) // 2]
-            request = dict(self.local.request[table])
-            request["Keys"] = [{"_key": item["_key"]} for item in moved]
-            parsed.setdefault("UnprocessedKeys", {})[table] = request
-            self.injected += 1
-
-
-class UnprocessedItems:
-    """Answers a fraction of BatchWriteItem calls with half of their items unprocessed, as DynamoDB may."""
-
-    def __init__(self, client: Any, fraction: float) -> None:
-        self.fraction = fraction
-        self.rng = random.Random(5)
+        self.rng = random.Random(seed)
         self.local = threading.local()
         self.lock = threading.Lock()
         self.injected = 0
-        client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", self.remember)
-        client.meta.events.register("after-call.dynamodb.BatchWriteItem", self.after_call)
+        client.meta.events.register(f"provide-client-params.dynamodb.{operation}", self.remember)
+        client.meta.events.register(f"after-call.dynamodb.{operation}", self.after_call)
 
     def remember(self, params: dict[str, Any], **_: Any) -> None:
         self.local.request = params["RequestItems"]
@@ -818,11 +791,46 @@ class UnprocessedItems:
         with self.lock:
             if self.rng.random() >= self.fraction:
                 return
-            self.injected += 1
+        if self.rewrite(parsed, self.local.request):
+            with self.lock:
+                self.injected += 1
+
+    def rewrite(self, parsed: dict[str, Any], request: dict[str, Any]) -> bool:
+        raise NotImplementedError
+
+
+class UnprocessedKeys(AnswerRewriter):
+    """Moves half of the items of a fraction of BatchGetItem answers into UnprocessedKeys, as DynamoDB does."""
+
+    def __init__(self, client: Any, fraction: float) -> None:
+        super().__init__(client, "BatchGetItem", fraction, seed=3)
+
+    def rewrite(self, parsed: dict[str, Any], request: dict[str, Any]) -> bool:
+        moved_any = False
+        for table, items in parsed.get("Responses", {}).items():
+            if len(items) < 2:
+                continue
+            moved = items[: len(items) // 2]
+            del items[: len(items) // 2]
+            keys = dict(request[table])
+            keys["Keys"] = [{"_key": item["_key"]} for item in moved]
+            parsed.setdefault("UnprocessedKeys", {})[table] = keys
+            moved_any = True
+        return moved_any
+
+
+class UnprocessedItems(AnswerRewriter):
+    """Answers a fraction of BatchWriteItem calls with half of their items unprocessed, as DynamoDB may."""
+
+    def __init__(self, client: Any, fraction: float) -> None:
+        super().__init__(client, "BatchWriteItem", fraction, seed=5)
+
+    def rewrite(self, parsed: dict[str, Any], request: dict[str, Any]) -> bool:
         # The items were written; sent again they are rewritten with the same values.
         parsed["UnprocessedItems"] = {
-            table: requests[: max(1, len(requests) // 2)] for table, requests in self.local.request.items()
+            table: requests[: max(1, len(requests) // 2)] for table, requests in request.items()
         }
+        return True
 
 
 def test_unprocessed_keys_and_throttled_reads_are_retried(
