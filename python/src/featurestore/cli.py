@@ -13,9 +13,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from featurestore.backfill import Chunk
+from featurestore.catalog_commands import register as register_catalog_commands
 from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
+from featurestore.online_store import utc_now
 from featurestore.settings import Settings
 from featurestore.value_codec import naive_utc
 
@@ -35,6 +37,10 @@ ProjectDir = Annotated[
 
 def _settings(project_dir: Path | None) -> Settings:
     return Settings.from_env(project_dir)
+
+
+# list, describe, search, catalog and status: the feature catalog and freshness (catalog_commands.py).
+register_catalog_commands(app)
 
 
 @app.command("demo-data")
@@ -73,27 +79,6 @@ def demo_data(
     console.print(f"wrote {rows} to {summary.out_dir} in {summary.seconds:.1f}s")
 
 
-@app.command("list")
-def list_groups(project_dir: ProjectDir = None) -> None:
-    """List the feature groups declared in the dbt project (reads target/manifest.json)."""
-    catalog = FeatureGroupCatalog.from_manifest_path(_settings(project_dir).manifest_path)
-    table = Table(title=f"{len(catalog)} feature group(s)")
-    # On a narrow terminal, fold long names onto more lines rather than cut them off.
-    for column in ("group", "entity", "event time", "online", "ttl", "features", "owner"):
-        table.add_column(column, justify="right" if column == "features" else "left", overflow="fold")
-    for group in catalog:
-        table.add_row(
-            group.name,
-            ", ".join(group.entity),
-            group.event_time,
-            "yes" if group.online else "no",
-            group.ttl_text,
-            str(len(group.features)),
-            group.owner,
-        )
-    console.print(table)
-
-
 @app.command()
 def validate(project_dir: ProjectDir = None) -> None:
     """Check every feature-group contract; exits 1 naming each model and field that is wrong."""
@@ -113,8 +98,8 @@ def show(
         str | None,
         typer.Option(
             "--as-of",
-            help="Show each entity's values valid at this time (ISO format, UTC unless it has an offset): "
-            "what `featurestore sync --now` of the same time puts online.",
+            help="Show each entity's values valid at this time (ISO format, UTC unless it has an offset; "
+            "default: now): what `featurestore sync --now` of the same time puts online.",
         ),
     ] = None,
     project_dir: ProjectDir = None,
@@ -122,14 +107,15 @@ def show(
     """Print rows of a feature group from the local offline store (`show user_engagement 7 --as-of T`)."""
     settings = _settings(project_dir)
     spec = FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
-    at = _parse_utc(as_of, "--as-of") if as_of is not None else None
+    # Each entity's values valid now by default: the groups hold rows pre-computed for later times.
+    at = _parse_utc(as_of, "--as-of") if as_of is not None else utc_now()
     if key and len(key) != len(spec.entity):
         raise typer.BadParameter(
             f"'{group}' is keyed by {', '.join(spec.entity)}: {len(spec.entity)} value(s), got {len(key)}",
             param_hint="KEY",
         )
     rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at, key=key or None)
-    title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
+    title = f"{spec.name} as of {at.isoformat(sep=' ', timespec='seconds')} UTC" + ("" if as_of else " (now)")
     # Feature groups are wide: one line per column, one column per entity row, fits a terminal.
     records = rows.to_pylist()
     table = Table(title=title)
@@ -143,7 +129,7 @@ def show(
         table.add_row(name, *(_format_cell(record[name]) for record in records))
     console.print(table)
     if not records:
-        console.print("[yellow]no rows[/yellow]" + (" at or before that time" if at else ""))
+        console.print("[yellow]no rows[/yellow] at or before that time")
 
 
 @app.command()

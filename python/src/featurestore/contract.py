@@ -11,6 +11,9 @@ A model is a feature group when its `config.meta` holds a `feature_group` mappin
           ttl: 7d                    # a value older than this is treated as missing
           owner: recsys-team
           tags: [user, engagement]   # optional
+          freshness:                 # optional; defaults from the group's grain (featurestore.freshness)
+            warn_after: 1h           #   lag of the newest event time behind now that warns
+            error_after: 6h          #   ... and that is an error
 
 Every declared column that is not an entity key, the event time or a bookkeeping column
 (`computed_at`: when the row was last recomputed) is a feature, and needs a `data_type` and a
@@ -28,7 +31,7 @@ from typing import Any
 from featurestore.errors import ContractError
 
 CONTRACT_KEY = "feature_group"
-_ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags"})
+_ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags", "freshness"})
 _TTL_PATTERN = re.compile(r"^(?P<amount>[1-9][0-9]*)(?P<unit>[smhdw])$")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 BOOKKEEPING_COLUMNS = frozenset({"computed_at"})
@@ -60,6 +63,9 @@ class FeatureGroup:
     features: tuple[Feature, ...]
     # data_type of each entity column ('' when undeclared), in `entity` order: how online keys are typed.
     entity_types: tuple[str, ...] = ()
+    # The contract's `freshness` thresholds; None: not declared (featurestore.freshness derives defaults).
+    freshness_warn_after: timedelta | None = None
+    freshness_error_after: timedelta | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -72,16 +78,32 @@ class FeatureGroup:
         raise KeyError(name)
 
 
-def parse_ttl(text: object, *, model: str = "?") -> timedelta:
-    """Parse a TTL such as `90s`, `30m`, `36h`, `7d` or `2w`."""
+def parse_ttl(text: object, *, model: str = "?", field: str = "ttl") -> timedelta:
+    """Parse a TTL (or another duration of the contract) such as `90s`, `30m`, `36h`, `7d` or `2w`."""
     if not isinstance(text, str) or not (match := _TTL_PATTERN.match(text.strip())):
         raise ContractError(
             model,
-            "ttl",
-            f"{text!r} is not a duration; write a positive whole number and a unit (s, m, h, d or w), e.g. ttl: 7d",
+            field,
+            f"{text!r} is not a duration; write a positive whole number and a unit (s, m, h, d or w), e.g. {field}: 7d",
         )
     unit = _TTL_UNITS[match["unit"]]
     return timedelta(**{unit: int(match["amount"])})
+
+
+def _freshness(model: str, value: object) -> tuple[timedelta | None, timedelta | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, Mapping) or not value or set(value) - {"warn_after", "error_after"}:
+        raise ContractError(
+            model, "freshness", f"must be a mapping of warn_after and/or error_after durations (e.g. 2h), got {value!r}"
+        )
+    warn = parse_ttl(value["warn_after"], model=model, field="freshness.warn_after") if "warn_after" in value else None
+    error = (
+        parse_ttl(value["error_after"], model=model, field="freshness.error_after") if "error_after" in value else None
+    )
+    if warn is not None and error is not None and error < warn:
+        raise ContractError(model, "freshness", f"error_after ({value['error_after']}) is shorter than warn_after")
+    return warn, error
 
 
 def _string_list(model: str, field: str, value: object) -> tuple[str, ...]:
@@ -160,6 +182,7 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
         raise ContractError(model, "owner", f"must name the owning team or person, got {owner!r}")
 
     tags = _string_list(model, "tags", contract.get("tags", []))
+    freshness_warn_after, freshness_error_after = _freshness(model, contract.get("freshness"))
 
     features = []
     for name, column in columns.items():
@@ -189,4 +212,6 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
         tags=tags,
         features=tuple(features),
         entity_types=tuple(str(columns[column].get("data_type") or "").strip().lower() for column in entity),
+        freshness_warn_after=freshness_warn_after,
+        freshness_error_after=freshness_error_after,
     )

@@ -589,6 +589,15 @@ class DynamoDBOnlineStore:
             raise OnlineStoreError(f"cannot delete DynamoDB table {table}: {error}") from error
         return True
 
+    def item_count(self, group: str) -> int | None:
+        """DescribeTable's ItemCount: free, but DynamoDB refreshes it only about every six hours."""
+        try:
+            return int(self.client.describe_table(TableName=self.table_name(group))["Table"].get("ItemCount", 0))
+        except ClientError as error:
+            if _error_code(error) == "ResourceNotFoundException":
+                return None
+            raise OnlineStoreError(f"cannot describe DynamoDB table {self.table_name(group)}: {error}") from error
+
     def close(self) -> None:
         self.client.close()
 

@@ -45,6 +45,10 @@ class DuckDBOfflineStore:
                     f"run `dbt build --select {group.name}`"
                 ) from error
 
+    def query(self, group: FeatureGroup, sql: str) -> pa.Table:
+        """Run a read-only query about `group` (OfflineStoreError naming it when its table is not built)."""
+        return self._query(group, sql)
+
     def preview(
         self, group: FeatureGroup, limit: int = 5, as_of: datetime | None = None, key: Sequence[object] | None = None
     ) -> pa.Table:

@@ -191,6 +191,10 @@ class OnlineStore(Protocol):
         """Delete the group's stored values and marker; False when there was nothing."""
         ...
 
+    def item_count(self, group: str) -> int | None:
+        """How many entities the group's table holds (DynamoDB: its approximate ItemCount); None: no table."""
+        ...
+
     def close(self) -> None: ...
 
 

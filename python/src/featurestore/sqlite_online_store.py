@@ -244,5 +244,14 @@ class SqliteOnlineStore:
             self._connection.execute("delete from _sync_markers where group_name = ?", (group,))
         return exists is not None
 
+    def item_count(self, group: str) -> int | None:
+        with self._lock:
+            exists = self._connection.execute(
+                "select 1 from sqlite_master where type = 'table' and name = ?", ("fg_" + group,)
+            ).fetchone()
+            if exists is None:
+                return None
+            return int(self._connection.execute(f"select count(*) from {_table(group)}").fetchone()[0])
+
     def close(self) -> None:
         self._connection.close()
