@@ -65,10 +65,16 @@
 {% endmacro %}
 
 {% macro athena__describe_feature_group_view(relation, description, columns) %}
-    {#- Athena's CREATE VIEW takes no comment: the description is written to the view's Glue table. -#}
+    {#- Athena's CREATE VIEW takes no comment: the descriptions go to the view's Glue table, as dbt-athena's
+        persist_docs does for models (adapter.persist_docs_to_glue reads these keys of the model dict). -#}
     {%- do adapter.persist_docs_to_glue(
         relation=relation,
-        model={'description': description, 'columns': columns, 'meta': {}},
+        model={
+            'unique_id': model.unique_id ~ '.' ~ relation.identifier,
+            'description': description,
+            'columns': columns,
+            'config': {'materialized': 'view', 'meta': {'feature_group_view_of': model.name}},
+        },
         persist_relation_docs=true,
         persist_column_docs=true,
         skip_archive_table_version=true,

@@ -144,6 +144,8 @@ RENAME_TABLE = re.compile(
     r"\Aalter\s+table\s+`(?P<schema>\w+)`\.`(?P<table>\w+)`\s+rename\s+to\s+`(?P<to_schema>\w+)`\.`(?P<to_table>\w+)`\s*\Z",
     re.IGNORECASE,
 )
+# The feature-group views of the post-hook create_feature_group_views().
+CREATE_VIEW = re.compile(rf"\Acreate\s+or\s+replace\s+view\s+{RELATION}\s+as\b", re.IGNORECASE)
 DROP_TABLE = re.compile(r"\Adrop\s+table\s+(?:if\s+exists\s+)?`(?P<schema>\w+)`\.`(?P<table>\w+)`\s*\Z", re.IGNORECASE)
 # newest_value(): `select max(col) from t`, first with a literal bound on the partition column.
 WATERMARK_QUERY = re.compile(
@@ -253,6 +255,8 @@ class AthenaCatalogEffects:
             if location is None:
                 raise ValueError("CTAS without a location")
             self._create_iceberg_table(match["schema"], match["table"], location["location"])
+        elif match := CREATE_VIEW.match(sql):
+            self._create_view(match["schema"], match["table"])
         elif match := RENAME_TABLE.match(sql):
             # Glue has no rename: Athena copies the table under the new name (same location) and drops it.
             table = self.glue.get_table(DatabaseName=match["schema"], Name=match["table"])["Table"]
@@ -279,6 +283,25 @@ class AthenaCatalogEffects:
         backend.query_results_queue.append(
             QueryResults(rows=[{"Data": [label]}, {"Data": [value]}], column_info=[{**column, "Nullable": "UNKNOWN"}])
         )
+
+    def _create_view(self, schema: str, view: str) -> None:
+        # As Athena stores a view: a Glue VIRTUAL_VIEW whose columns are the group's (computed_at left out).
+        model, _, suffix = view.partition("__")
+        columns = [
+            {"Name": name, "Type": GLUE_TYPES[c["type"]]}
+            for name, c in model_columns(model).items()
+            if name != "computed_at"
+        ] + ([{"Name": "valid_until", "Type": "timestamp"}] if suffix == "validity" else [])
+        table_input = {
+            "Name": view,
+            "TableType": "VIRTUAL_VIEW",
+            "Parameters": {"presto_view": "true", "comment": "Presto View"},
+            "StorageDescriptor": {"Columns": columns},
+        }
+        try:
+            self.glue.create_table(DatabaseName=schema, TableInput=table_input)
+        except self.glue.exceptions.AlreadyExistsException:
+            self.glue.update_table(DatabaseName=schema, TableInput=table_input)
 
     def _create_iceberg_table(self, schema: str, table: str, location: str) -> None:
         model = table.removesuffix(TMP_SUFFIX)
@@ -769,6 +792,28 @@ def test_descriptions_are_persisted_to_glue(runs: dict[str, Run], group: Feature
     assert words(table.get("Description", "")) == words(model_description(group.name))
     comments = {c["Name"]: words(c.get("Comment", "")) for c in table["StorageDescriptor"]["Columns"]}
     assert comments == {name: words(c["description"]) for name, c in model_columns(group.name).items()}
+
+
+@pytest.mark.parametrize("group", FEATURE_GROUPS, ids=GROUP_IDS)
+def test_feature_group_views_are_created_with_glue_descriptions(runs: dict[str, Run], group: FeatureGroup) -> None:
+    """The post-hook's views (docs/bi.md) after every run, with the view's and each column's description
+    written to Glue (Athena's CREATE VIEW takes no comment)."""
+    for name, run in runs.items():
+        created = [s.sql for s in run.of(group.name) if CREATE_VIEW.match(s.sql)]
+        assert [CREATE_VIEW.match(sql)["table"] for sql in created] == [  # type: ignore[index]
+            f"{group.name}__current",
+            f"{group.name}__validity",
+        ], name
+    columns = model_columns(group.name)
+    for suffix in ("__current", "__validity"):
+        view = runs["full_refresh"].tables[group.name + suffix]
+        assert view["TableType"] == "VIRTUAL_VIEW"
+        assert f"feature group {group.name}" in view["Description"] and "docs/bi.md" in view["Description"]
+        comments = {c["Name"]: " ".join(c.get("Comment", "").split()) for c in view["StorageDescriptor"]["Columns"]}
+        for name, column in columns.items():
+            if name != "computed_at":
+                assert comments[name] == " ".join(column["description"].split())[:255], (suffix, name)
+    assert "valid_until" in {c["Name"] for c in runs["full_refresh"].tables[group.name + "__validity"]["StorageDescriptor"]["Columns"]}
 
 
 # --- the incremental staging models ---

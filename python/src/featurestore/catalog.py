@@ -38,7 +38,9 @@ class CatalogEntry:
 
     @property
     def views(self) -> tuple[str, ...]:
-        return tuple(self.group.relation_name + suffix for suffix in VIEW_SUFFIXES) if self.group.relation_name else ()
+        """The group's views, named as a query writes them (database.schema.view, unquoted)."""
+        table = self.group.relation_name.replace('"', "").replace("`", "")
+        return tuple(table + suffix for suffix in VIEW_SUFFIXES) if table else ()
 
     def stats(self, feature: str) -> FeatureStats | None:
         if self.status is None:

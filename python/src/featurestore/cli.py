@@ -467,7 +467,8 @@ def _format_cell(value: object) -> str:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns the code of a typer.Exit (`status` exits 1 or 2) instead of exiting.
+        code = app(standalone_mode=False)
     except FeatureStoreError as error:
         error_console.print(f"[red]error:[/red] {error}")
         raise SystemExit(1) from None
@@ -479,3 +480,5 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         raise SystemExit(error.exit_code) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

@@ -42,6 +42,7 @@ class PageEntry:
     group: Any
     usages: tuple[Usage, ...]
     views: tuple[str, ...]
+    table: str
     level: str
     level_label: str
     level_title: str
@@ -116,6 +117,7 @@ def page_entry(entry: CatalogEntry) -> PageEntry:
         group=group,
         usages=entry.usages,
         views=entry.views,
+        table=group.relation_name.replace('"', ""),
         level=level,
         level_label={"OK": "fresh", "WARN": "late", "ERROR": "stale", "UNKNOWN": "unchecked"}[level],
         level_title="; ".join(entry.status.problems) if entry.status else "",

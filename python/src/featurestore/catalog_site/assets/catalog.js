@@ -25,6 +25,7 @@
     });
     count.textContent = shown + " of " + cards.length + " feature group" + (cards.length === 1 ? "" : "s") +
       (words.length ? " match \u201c" + text.trim() + "\u201d" : "");
+    document.getElementById("none").classList.toggle("hidden", shown > 0);
     document.body.setAttribute("data-shown", String(shown));
   }
 
