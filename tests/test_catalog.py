@@ -36,7 +36,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
     assert result.returncode == 0, result.stdout[-4000:]
     synced = project.featurestore("sync", "--now", AS_OF.isoformat())
     assert synced.returncode == 0, synced.stderr
-    docs = project.dbt("docs", "generate", "--static")
+    docs = project.dbt("docs", "generate", "--static", "--no-compile", "--empty-catalog")
     assert docs.returncode == 0, docs.stdout[-4000:]
     yield project
 
@@ -78,12 +78,12 @@ def test_describe_reports_statistics_of_the_last_day_of_rows(project: LocalProje
         (newest,) = connection.sql(
             f"select max(effective_at) from {group.relation_name} where effective_at <= "
             f"timestamp '{AS_OF.isoformat(sep=' ')}'"
-        ).fetchone()
+        ).fetchall()[0]
         rows, ctr_nulls, clicks_max = connection.sql(
             f"select count(*), count(*) - count(ctr_1h), max(clicks_24h) from {group.relation_name} "
             f"where effective_at > timestamp '{newest - dt.timedelta(days=1)}' "
             f"and effective_at <= timestamp '{newest}'"
-        ).fetchone()
+        ).fetchall()[0]
     cells = {}
     for line in out.splitlines():
         parts = [cell.strip() for cell in line.split("│")[1:-1]]

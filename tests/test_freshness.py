@@ -131,9 +131,10 @@ def _table(path: Path, rows: list[tuple[int, dt.datetime, dt.datetime]]) -> None
             "create table fg_test (user_id bigint, effective_at timestamp, computed_at timestamp, count_7d bigint, "
             "ratio_7d double, label varchar, flag boolean, seen_at timestamp, scores bigint[])"
         )
-        connection.executemany(
-            "insert into fg_test values (?, ?, ?, 1, 0.5, 'x', true, null, null)", [list(row) for row in rows]
-        )
+        if rows:
+            connection.executemany(
+                "insert into fg_test values (?, ?, ?, 1, 0.5, 'x', true, null, null)", [list(row) for row in rows]
+            )
 
 
 def _runner(path: Path):

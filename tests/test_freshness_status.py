@@ -70,7 +70,7 @@ def _entities(project: LocalProject, relation: str, entity: str, event_time: str
     with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
         (count,) = connection.sql(
             f"select count(distinct {entity}) from {relation} where {event_time} <= timestamp '{at.isoformat(sep=' ')}'"
-        ).fetchone()
+        ).fetchall()[0]
     return int(count)
 
 
