@@ -813,7 +813,9 @@ def test_feature_group_views_are_created_with_glue_descriptions(runs: dict[str, 
         for name, column in columns.items():
             if name != "computed_at":
                 assert comments[name] == " ".join(column["description"].split())[:255], (suffix, name)
-    assert "valid_until" in {c["Name"] for c in runs["full_refresh"].tables[group.name + "__validity"]["StorageDescriptor"]["Columns"]}
+    assert "valid_until" in {
+        c["Name"] for c in runs["full_refresh"].tables[group.name + "__validity"]["StorageDescriptor"]["Columns"]
+    }
 
 
 # --- the incremental staging models ---

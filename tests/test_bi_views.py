@@ -82,8 +82,9 @@ def _differences(connection: duckdb.DuckDBPyConnection, left: str, right: str) -
 def test_every_group_has_described_views(project: LocalProject, groups: list[FeatureGroup]) -> None:
     with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
         views = dict(
-            connection.sql("select schema_name || '.' || view_name, comment from duckdb_views() where not internal")
-            .fetchall()
+            connection.sql(
+                "select schema_name || '.' || view_name, comment from duckdb_views() where not internal"
+            ).fetchall()
         )
     for group in groups:
         for suffix in ("__current", "__validity"):
@@ -117,7 +118,9 @@ def test_current_view_is_each_entitys_value_valid_now(project: LocalProject, gro
         TODAY + dt.timedelta(days=120),  # everything expired (30-day windows emptied, then their TTL)
     ],
 )
-def test_validity_view_answers_as_of_any_time(project: LocalProject, groups: list[FeatureGroup], at: dt.datetime) -> None:
+def test_validity_view_answers_as_of_any_time(
+    project: LocalProject, groups: list[FeatureGroup], at: dt.datetime
+) -> None:
     literal = f"timestamp '{at.isoformat(sep=' ')}'"
     with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
         for group in groups:
@@ -148,7 +151,7 @@ def test_as_of_macro_in_a_dbt_model(project: LocalProject, groups: list[FeatureG
         (count,) = connection.sql("select count(*) from main.affinity_now").fetchall()[0]
         (expected,) = connection.sql(f"select count(*) from ({_brute_force(affinity, NOW_SQL)})").fetchall()[0]
         # The model ran a little before this query; the set can only differ by entities that expired since.
-        assert 0 < count and abs(count - expected) <= max(3, expected // 100)
+        assert count > 0 and abs(count - expected) <= max(3, expected // 100)
 
 
 def test_show_defaults_to_now(project: LocalProject) -> None:

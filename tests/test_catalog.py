@@ -163,7 +163,12 @@ def _browse(site: Path, page: str, tmp_path: Path, *, screenshot: Path | None = 
     ]
     args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
     result = subprocess.run(
-        [*args, url], capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "HOME": str(tmp_path)}
+        [*args, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout

@@ -61,7 +61,9 @@ def test_contract_freshness_is_parsed_and_checked() -> None:
         (None, HOUR, 6 * HOUR),
     ],
 )
-def test_default_thresholds_follow_the_grain(grain: dt.timedelta | None, warn: dt.timedelta, error: dt.timedelta) -> None:
+def test_default_thresholds_follow_the_grain(
+    grain: dt.timedelta | None, warn: dt.timedelta, error: dt.timedelta
+) -> None:
     limits = thresholds(make_group(), grain)
     assert (limits.warn_after, limits.error_after) == (warn, error)
     assert limits.source.startswith("default")

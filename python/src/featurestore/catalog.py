@@ -102,9 +102,7 @@ def build_entries(
     groups: Iterable[FeatureGroup], manifest: Mapping[str, Any], statuses: Mapping[str, GroupStatus] | None = None
 ) -> list[CatalogEntry]:
     statuses = statuses or {}
-    return [
-        CatalogEntry(group, usages_of(manifest, group.unique_id), statuses.get(group.name)) for group in groups
-    ]
+    return [CatalogEntry(group, usages_of(manifest, group.unique_id), statuses.get(group.name)) for group in groups]
 
 
 @dataclass(frozen=True)

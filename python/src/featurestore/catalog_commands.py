@@ -42,7 +42,9 @@ def _now(text: str | None) -> dt.datetime:
     try:
         return naive_utc(dt.datetime.fromisoformat(text))
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO date or time like 2026-10-14T20:00", param_hint="--now") from None
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date or time like 2026-10-14T20:00", param_hint="--now"
+        ) from None
 
 
 def _entries(
@@ -87,7 +89,9 @@ def list_groups(
         entries = build_entries(
             FeatureGroupCatalog.from_manifest_path(settings.manifest_path), load_manifest(settings.manifest_path)
         )
-    table = Table(title=f"{len(entries)} feature group(s)" + (f", freshness as of {at:%Y-%m-%d %H:%M} UTC" if freshness else ""))
+    table = Table(
+        title=f"{len(entries)} feature group(s)" + (f", freshness as of {at:%Y-%m-%d %H:%M} UTC" if freshness else "")
+    )
     # On a narrow terminal, fold long names onto more lines rather than cut them off.
     for column in ("group", "entity", "online", "ttl", "features", "owner", "tags", "lag", "used by"):
         table.add_column(column, justify="right" if column in ("features", "used by") else "left", overflow="fold")
@@ -140,7 +144,9 @@ def describe(
         + (f" (statistics over rows after {stats_from:%Y-%m-%d %H:%M}, the last day of rows)" if stats_from else "")
     )
     for column in ("feature", "type", "description", "rows", "null", "min", "max", "mean"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("rows", "null", "min", "max", "mean") else "left")
+        table.add_column(
+            column, overflow="fold", justify="right" if column in ("rows", "null", "min", "max", "mean") else "left"
+        )
     for feature in spec.features:
         stats = entry.stats(feature.name)
         table.add_row(
@@ -203,7 +209,9 @@ def catalog_command(
     settings = Settings.from_env(project_dir)
     docs = dbt_docs or settings.project_dir / "target" / "static_index.html"
     if dbt_docs is not None and not dbt_docs.is_file():
-        raise typer.BadParameter(f"{dbt_docs} does not exist; run `dbt docs generate --static`", param_hint="--dbt-docs")
+        raise typer.BadParameter(
+            f"{dbt_docs} does not exist; run `dbt docs generate --static`", param_hint="--dbt-docs"
+        )
     with console.status("reading feature statistics"):
         entries = _entries(project_dir, at, with_stats=True, online=True)
     pages = write_site(entries, out, now=at, dbt_docs=docs if docs.is_file() else None)
@@ -213,9 +221,7 @@ def catalog_command(
 
 
 def status_command(
-    select: Annotated[
-        str | None, typer.Option("--select", "-s", help="Comma-separated groups (default: all).")
-    ] = None,
+    select: Annotated[str | None, typer.Option("--select", "-s", help="Comma-separated groups (default: all).")] = None,
     project_dir: ProjectDir = None,
     now: Now = None,
 ) -> None:
@@ -230,7 +236,18 @@ def status_command(
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(int(Level.ERROR)) from None
     table = Table(title=f"feature group status as of {at:%Y-%m-%d %H:%M:%S} UTC")
-    columns = ("group", "status", "newest event", "lag", "warn/error", "last run", "online", "synced as of", "sync lag", "items")
+    columns = (
+        "group",
+        "status",
+        "newest event",
+        "lag",
+        "warn/error",
+        "last run",
+        "online",
+        "synced as of",
+        "sync lag",
+        "items",
+    )
     for column in columns:
         table.add_column(column, overflow="fold")
     statuses = []

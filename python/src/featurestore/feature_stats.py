@@ -176,7 +176,9 @@ def query_runner(settings: Settings) -> QueryRunner:
         from featurestore.athena_queries import AthenaQueryRunner
 
         runner = AthenaQueryRunner(settings.athena)
-        return lambda group, sql: runner.fetch(sql, what=f"reading feature group '{group.name}' ({group.relation_name})")
+        return lambda group, sql: runner.fetch(
+            sql, what=f"reading feature group '{group.name}' ({group.relation_name})"
+        )
     from featurestore.offline_store import DuckDBOfflineStore
 
     return DuckDBOfflineStore(settings.duckdb_path).query

@@ -93,7 +93,10 @@ class GroupStatus:
 
 def _judge(lag: timedelta, limits: Thresholds, what: str) -> tuple[Level, str | None]:
     if lag > limits.error_after:
-        return Level.ERROR, f"{what} {format_duration(lag)} behind now (error after {format_duration(limits.error_after)})"
+        return (
+            Level.ERROR,
+            f"{what} {format_duration(lag)} behind now (error after {format_duration(limits.error_after)})",
+        )
     if lag > limits.warn_after:
         return Level.WARN, f"{what} {format_duration(lag)} behind now (warn after {format_duration(limits.warn_after)})"
     return Level.OK, None

@@ -83,7 +83,8 @@ def freshness_lines(entry: CatalogEntry) -> tuple[str, ...]:
     if status.online is not None:
         synced = status.last_sync_at
         lines.append(
-            "online: " + (f"synced as of {format_value(synced)}" if synced else "never synced")
+            "online: "
+            + (f"synced as of {format_value(synced)}" if synced else "never synced")
             + (f", {status.online.items:,} items" if status.online.items is not None else "")
         )
     lines.extend(status.problems)
@@ -100,11 +101,11 @@ def page_entry(entry: CatalogEntry) -> PageEntry:
                 name=feature.name,
                 data_type=feature.data_type,
                 description=feature.description,
-                rows=format_value(stats.rows) if stats else "–",
-                null_share=f"{stats.null_share:.1%}" if stats and stats.null_share is not None else "–",
-                minimum=format_value(stats.minimum) if stats else "–",
-                maximum=format_value(stats.maximum) if stats else "–",
-                mean=format_value(stats.mean) if stats else "–",
+                rows=format_value(stats.rows) if stats else "-",
+                null_share=f"{stats.null_share:.1%}" if stats and stats.null_share is not None else "-",
+                minimum=format_value(stats.minimum) if stats else "-",
+                maximum=format_value(stats.maximum) if stats else "-",
+                mean=format_value(stats.mean) if stats else "-",
             )
         )
     level = entry.status.level.name if entry.status else "UNKNOWN"
