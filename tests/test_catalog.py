@@ -62,11 +62,11 @@ def test_list_shows_owner_tags_freshness_and_usage(project: LocalProject) -> Non
         if cells and cells[0] in GROUPS:
             rows[cells[0]] = cells
     assert sorted(rows) == list(GROUPS)
-    # group, entity, online, ttl, features, owner, tags, lag, used by
+    # group, entity, event time, online, ttl, features, owner, tags, lag, used by
     engagement = rows["user_engagement"]
-    assert engagement[1:7] == ["user_id", "yes", "7d", "13", "recsys-team", "user, engagement"]
-    assert engagement[7].endswith("ok")
-    assert int(engagement[8]) >= 2  # the training set and the exposure downstream of it
+    assert engagement[1:8] == ["user_id", "effective_at", "yes", "7d", "13", "recsys-team", "user, engagement"]
+    assert engagement[8].endswith("ok")
+    assert int(engagement[9]) == 2  # the training set and the exposure downstream of it
 
 
 def test_describe_reports_statistics_of_the_last_day_of_rows(project: LocalProject) -> None:

@@ -17,7 +17,7 @@ from featurestore.contract import parse_feature_group
 from featurestore.errors import ContractError, OfflineStoreError
 from featurestore.feature_stats import GroupFacts, infer_grain, read_facts
 from featurestore.freshness import Level, OnlineFacts, format_duration, group_status, thresholds
-from featurestore.online_store import SyncMarker
+from featurestore.online_store import ItemCount, SyncMarker
 
 NOW = dt.datetime(2026, 10, 3, 12, 0)
 MINUTE = dt.timedelta(minutes=1)
@@ -111,7 +111,7 @@ def test_levels_of_an_online_group(
     newest: dt.datetime, marker_at: dt.datetime | None, level: Level, problem: str | None
 ) -> None:
     marker = SyncMarker(NOW, marker_at) if marker_at else None
-    status = group_status(make_group(), _facts(newest), OnlineFacts(marker, 10))
+    status = group_status(make_group(), _facts(newest), OnlineFacts(marker, ItemCount(10, True)))
     assert status.level == level
     if problem is None:
         assert status.problems == ()

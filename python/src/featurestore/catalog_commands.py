@@ -15,7 +15,7 @@ from featurestore.catalog import CatalogEntry, build_entries, search
 from featurestore.errors import FeatureStoreError
 from featurestore.freshness import GroupStatus, Level, collect_statuses, format_duration, overall
 from featurestore.manifest import FeatureGroupCatalog, load_manifest
-from featurestore.online_store import utc_now
+from featurestore.online_store import ItemCount, utc_now
 from featurestore.settings import Settings
 from featurestore.value_codec import naive_utc
 
@@ -48,7 +48,13 @@ def _now(text: str | None) -> dt.datetime:
 
 
 def _entries(
-    project_dir: Path | None, now: dt.datetime, *, with_stats: bool, online: bool, names: list[str] | None = None
+    project_dir: Path | None,
+    now: dt.datetime,
+    *,
+    with_stats: bool,
+    online: bool,
+    names: list[str] | None = None,
+    exact_counts: bool = False,
 ) -> list[CatalogEntry]:
     """Catalog entries with their status at `now` (offline facts; online facts if `online`)."""
     from featurestore.feature_stats import query_runner
@@ -60,7 +66,9 @@ def _entries(
     groups = [catalog.get(name) for name in names] if names else list(catalog)
     store = open_online_store(settings.online) if online and any(group.online for group in groups) else None
     try:
-        statuses = collect_statuses(groups, query_runner(settings), store, now, with_stats=with_stats)
+        statuses = collect_statuses(
+            groups, query_runner(settings), store, now, with_stats=with_stats, exact_counts=exact_counts
+        )
     finally:
         if store is not None:
             store.close()
@@ -93,13 +101,14 @@ def list_groups(
         title=f"{len(entries)} feature group(s)" + (f", freshness as of {at:%Y-%m-%d %H:%M} UTC" if freshness else "")
     )
     # On a narrow terminal, fold long names onto more lines rather than cut them off.
-    for column in ("group", "entity", "online", "ttl", "features", "owner", "tags", "lag", "used by"):
+    for column in ("group", "entity", "event time", "online", "ttl", "features", "owner", "tags", "lag", "used by"):
         table.add_column(column, justify="right" if column in ("features", "used by") else "left", overflow="fold")
     for entry in entries:
         group = entry.group
         table.add_row(
             group.name,
             ", ".join(group.entity),
+            group.event_time,
             "yes" if group.online else "no",
             group.ttl_text,
             str(len(group.features)),
@@ -222,6 +231,13 @@ def catalog_command(
 
 def status_command(
     select: Annotated[str | None, typer.Option("--select", "-s", help="Comma-separated groups (default: all).")] = None,
+    exact_counts: Annotated[
+        bool,
+        typer.Option(
+            help="Count DynamoDB items with a Scan (reads every item) instead of DescribeTable's ItemCount, "
+            "which DynamoDB refreshes about every six hours (shown with ~)."
+        ),
+    ] = False,
     project_dir: ProjectDir = None,
     now: Now = None,
 ) -> None:
@@ -230,7 +246,7 @@ def status_command(
     names = [name.strip() for name in select.split(",") if name.strip()] if select else None
     at = _now(now)
     try:
-        entries = _entries(project_dir, at, with_stats=False, online=True, names=names)
+        entries = _entries(project_dir, at, with_stats=False, online=True, names=names, exact_counts=exact_counts)
     except FeatureStoreError as error:
         # No manifest, a bad contract, an unreachable store: an alert must fire (2), not read as a warning (1).
         console.print(f"[red]error:[/red] {error}")
@@ -267,7 +283,7 @@ def status_command(
             "yes" if entry.group.online else "no",
             _time(status.last_sync_at) if online else "-",
             format_duration(status.sync_lag) if status.sync_lag is not None else "-",
-            (f"{online.items:,}" if online.items is not None else "none") if online else "-",
+            _items(online.items) if online else "-",
         )
     console.print(table)
     for status in statuses:
@@ -276,6 +292,12 @@ def status_command(
     level = overall(statuses)
     console.print(f"overall: {LEVEL_STYLE[level]} (exit {int(level)})")
     raise typer.Exit(int(level))
+
+
+def _items(count: ItemCount | None) -> str:
+    if count is None:
+        return "none"
+    return f"{count.items:,}" if count.exact else f"~{count.items:,}"
 
 
 def _time(value: dt.datetime | None) -> str:

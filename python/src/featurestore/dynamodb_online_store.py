@@ -56,6 +56,7 @@ from featurestore.dynamodb_lease import GroupLease
 from featurestore.errors import OnlineStoreError, SyncGaveUpError
 from featurestore.online_store import (
     GroupCodec,
+    ItemCount,
     OnlineRecord,
     ProgressCallback,
     StoredRow,
@@ -589,14 +590,21 @@ class DynamoDBOnlineStore:
             raise OnlineStoreError(f"cannot delete DynamoDB table {table}: {error}") from error
         return True
 
-    def item_count(self, group: str) -> int | None:
-        """DescribeTable's ItemCount: free, but DynamoDB refreshes it only about every six hours."""
+    def item_count(self, group: str, *, exact: bool = False) -> ItemCount | None:
+        """DescribeTable's ItemCount (free, but DynamoDB refreshes it only about every six hours), or with
+        `exact` a Scan counting every item (reads the whole table: read units in proportion to its size)."""
+        table = self.table_name(group)
         try:
-            return int(self.client.describe_table(TableName=self.table_name(group))["Table"].get("ItemCount", 0))
+            if not exact:
+                return ItemCount(int(self.client.describe_table(TableName=table)["Table"].get("ItemCount", 0)), False)
+            count = 0
+            for page in self.client.get_paginator("scan").paginate(TableName=table, Select="COUNT"):
+                count += int(page["Count"])
+            return ItemCount(count, True)
         except ClientError as error:
             if _error_code(error) == "ResourceNotFoundException":
                 return None
-            raise OnlineStoreError(f"cannot describe DynamoDB table {self.table_name(group)}: {error}") from error
+            raise OnlineStoreError(f"cannot count the items of DynamoDB table {table}: {error}") from error
 
     def close(self) -> None:
         self.client.close()

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from featurestore.contract import FeatureGroup
 from featurestore.errors import FeatureStoreError
 from featurestore.feature_stats import GroupFacts, QueryRunner, read_facts
-from featurestore.online_store import OnlineStore, SyncMarker
+from featurestore.online_store import ItemCount, OnlineStore, SyncMarker
 
 MIN_WARN_AFTER = timedelta(hours=1)
 MIN_ERROR_AFTER = timedelta(hours=6)
@@ -63,7 +63,7 @@ class OnlineFacts:
     """What the online store says of a group: its sync marker and item count (None: no table)."""
 
     marker: SyncMarker | None
-    items: int | None
+    items: ItemCount | None
     error: str | None = None
 
 
@@ -160,9 +160,9 @@ def format_duration(value: timedelta) -> str:
     return f"{sign}{seconds}s"
 
 
-def online_facts(store: OnlineStore, group: str) -> OnlineFacts:
+def online_facts(store: OnlineStore, group: str, *, exact_counts: bool = False) -> OnlineFacts:
     try:
-        return OnlineFacts(store.get_marker(group), store.item_count(group))
+        return OnlineFacts(store.get_marker(group), store.item_count(group, exact=exact_counts))
     except FeatureStoreError as error:
         return OnlineFacts(None, None, error=str(error))
 
@@ -174,11 +174,16 @@ def collect_statuses(
     now: datetime,
     *,
     with_stats: bool = False,
+    exact_counts: bool = False,
 ) -> dict[str, GroupStatus]:
     """The status of each group at `now` (naive UTC); `online_store` None skips the online side."""
     statuses = {}
     for group in groups:
         facts = read_facts(group, run, now, with_stats=with_stats)
-        online = online_facts(online_store, group.name) if group.online and online_store is not None else None
+        online = (
+            online_facts(online_store, group.name, exact_counts=exact_counts)
+            if group.online and online_store is not None
+            else None
+        )
         statuses[group.name] = group_status(group, facts, online)
     return statuses

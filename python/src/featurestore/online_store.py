@@ -94,6 +94,13 @@ def is_newer(record: OnlineRecord, stored: StoredVersion | None) -> bool:
     )
 
 
+class ItemCount(NamedTuple):
+    """The items of a group's online table; `exact` is False for an estimate (DynamoDB's ItemCount)."""
+
+    items: int
+    exact: bool
+
+
 class Unbacked(NamedTuple):
     """A stored item that a full load would leave in place, and that may no longer come from any offline
     row: `record` is the entity's row valid now (None: the entity has none), `version` what is stored."""
@@ -191,8 +198,9 @@ class OnlineStore(Protocol):
         """Delete the group's stored values and marker; False when there was nothing."""
         ...
 
-    def item_count(self, group: str) -> int | None:
-        """How many entities the group's table holds (DynamoDB: its approximate ItemCount); None: no table."""
+    def item_count(self, group: str, *, exact: bool = False) -> ItemCount | None:
+        """How many entities the group's table holds; None: no table. DynamoDB answers from its ItemCount,
+        refreshed about every six hours, unless `exact` (a Scan of the whole table)."""
         ...
 
     def close(self) -> None: ...

@@ -22,6 +22,7 @@ from featurestore.contract import FeatureGroup
 from featurestore.errors import OnlineStoreError
 from featurestore.online_store import (
     GroupCodec,
+    ItemCount,
     OnlineRecord,
     ProgressCallback,
     StoredRow,
@@ -244,14 +245,15 @@ class SqliteOnlineStore:
             self._connection.execute("delete from _sync_markers where group_name = ?", (group,))
         return exists is not None
 
-    def item_count(self, group: str) -> int | None:
+    def item_count(self, group: str, *, exact: bool = False) -> ItemCount | None:
+        # Always exact: a count of the group's rows.
         with self._lock:
             exists = self._connection.execute(
                 "select 1 from sqlite_master where type = 'table' and name = ?", ("fg_" + group,)
             ).fetchone()
             if exists is None:
                 return None
-            return int(self._connection.execute(f"select count(*) from {_table(group)}").fetchone()[0])
+            return ItemCount(int(self._connection.execute(f"select count(*) from {_table(group)}").fetchone()[0]), True)
 
     def close(self) -> None:
         self._connection.close()

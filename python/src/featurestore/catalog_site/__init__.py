@@ -85,7 +85,11 @@ def freshness_lines(entry: CatalogEntry) -> tuple[str, ...]:
         lines.append(
             "online: "
             + (f"synced as of {format_value(synced)}" if synced else "never synced")
-            + (f", {status.online.items:,} items" if status.online.items is not None else "")
+            + (
+                f", {'' if status.online.items.exact else '~'}{status.online.items.items:,} items"
+                if status.online.items is not None
+                else ""
+            )
         )
     lines.extend(status.problems)
     return tuple(lines)
