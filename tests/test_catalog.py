@@ -196,8 +196,8 @@ def test_index_loads_offline_and_its_search_filters(site: Path, tmp_path: Path) 
         r'class="matched"[^>]*data-feature="avg_dwell_seconds_1h', filtered
     )
 
-    by_entity = _browse(site, "index.html?q=category%20click", tmp_path)
-    assert [name for name, shown in _cards(by_entity).items() if shown] == ["user_category_affinity"]
+    by_words = _browse(site, "index.html?q=share%2030d", tmp_path)
+    assert [name for name, shown in _cards(by_words).items() if shown] == ["user_category_affinity"]
 
 
 def test_every_group_page_renders_its_features(project: LocalProject, site: Path, tmp_path: Path) -> None:
