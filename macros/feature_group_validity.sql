@@ -7,9 +7,8 @@
     The next row comes from a window over the whole table (lead per entity), so each query reads every row:
     for one time t on Athena, feature_group_as_of() (or the <group>__current view) reads far less. -#}
 {% macro feature_group_validity(relation, contract, columns) %}
-    {%- set entity = [contract.entity] if contract.entity is string else contract.entity -%}
-    {%- set ttl = featurestore.interval_literal(featurestore.ttl_seconds(contract.ttl, relation ~ '')) -%}
-    {%- set features = columns | reject('in', entity + [contract.event_time, 'computed_at']) | list -%}
+    {%- set parts = featurestore.feature_group_view_parts(relation, contract, columns) -%}
+    {%- set entity, ttl, features = parts.entity, parts.ttl, parts.features -%}
     with
 
     feature_rows as (

@@ -8,9 +8,8 @@
     `at_sql`, Athena prunes the table's day partitions to it. Columns: the entity, the event time, the
     features (every declared column but computed_at). -#}
 {% macro feature_group_values_at(relation, contract, columns, at_sql) %}
-    {%- set entity = [contract.entity] if contract.entity is string else contract.entity -%}
-    {%- set ttl = featurestore.interval_literal(featurestore.ttl_seconds(contract.ttl, relation ~ '')) -%}
-    {%- set features = columns | reject('in', entity + [contract.event_time, 'computed_at']) | list -%}
+    {%- set parts = featurestore.feature_group_view_parts(relation, contract, columns) -%}
+    {%- set entity, ttl, features = parts.entity, parts.ttl, parts.features -%}
     with
 
     rows_in_ttl as (

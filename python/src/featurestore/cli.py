@@ -129,7 +129,9 @@ def show(
         table.add_row(name, *(_format_cell(record[name]) for record in records))
     console.print(table)
     if not records:
-        console.print("[yellow]no rows[/yellow] at or before that time")
+        console.print(
+            f"[yellow]no values[/yellow] valid at that time (values older than the TTL, {spec.ttl_text}, count as missing)"
+        )
 
 
 @app.command()

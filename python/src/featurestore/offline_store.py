@@ -53,8 +53,9 @@ class DuckDBOfflineStore:
         self, group: FeatureGroup, limit: int = 5, as_of: datetime | None = None, key: Sequence[object] | None = None
     ) -> pa.Table:
         """Rows of a group, newest first; with `as_of`, each entity's row valid at that time (UTC): its latest
-        row with event time <= as_of, the row a sync with that `now` puts online. With `key` (values in the
-        group's entity order, text accepted for integers), only that entity's rows."""
+        row with event time <= as_of, the row a sync with that `now` puts online, left out once older than the
+        TTL (as the <group>__current view and online lookups do). With `key` (values in the group's entity
+        order, text accepted for integers), only that entity's rows."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         columns = ", ".join([*group.entity, group.event_time, *group.feature_names])
@@ -73,6 +74,9 @@ class DuckDBOfflineStore:
         qualify = ""
         if as_of is not None:
             conditions.append(f"{group.event_time} <= timestamp '{naive_utc(as_of).isoformat(sep=' ')}'")
+            # The newest row in (as_of - TTL, as_of] is the newest at or before as_of unless that one expired.
+            expired = naive_utc(as_of) - group.ttl
+            conditions.append(f"{group.event_time} > timestamp '{expired.isoformat(sep=' ')}'")
             qualify = f"qualify row_number() over (partition by {entity} order by {group.event_time} desc) = 1"
         where = f"where {' and '.join(conditions)}" if conditions else ""
         return self._query(
