@@ -130,7 +130,8 @@ def show(
     console.print(table)
     if not records:
         console.print(
-            f"[yellow]no values[/yellow] valid at that time (values older than the TTL, {spec.ttl_text}, count as missing)"
+            f"[yellow]no values[/yellow] valid at that time (values older than the TTL, {spec.ttl_text}, "
+            "count as missing)"
         )
 
 
