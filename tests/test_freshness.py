@@ -6,6 +6,7 @@ test_freshness_status.py."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ from online_support import make_group
 from featurestore.contract import parse_feature_group
 from featurestore.errors import ContractError, OfflineStoreError
 from featurestore.feature_stats import GroupFacts, infer_grain, read_facts
-from featurestore.freshness import Level, OnlineFacts, format_duration, group_status, thresholds
+from featurestore.freshness import Level, OnlineFacts, dbt_successes, format_duration, group_status, thresholds
 from featurestore.online_store import ItemCount, SyncMarker
 
 NOW = dt.datetime(2026, 10, 3, 12, 0)
@@ -183,3 +184,18 @@ def test_a_table_that_does_not_exist_is_reported_as_not_built(tmp_path: Path) ->
     _table(path, [])
     facts = read_facts(make_group(online=False, relation="missing_table"), _runner(path), NOW)
     assert not facts.built and "missing_table" in (facts.error or "")
+
+
+def test_last_successful_runs_come_from_dbt_run_results_of_runs_and_builds(tmp_path: Path) -> None:
+    path = tmp_path / "run_results.json"
+    assert dbt_successes(path) == {}
+    timing = [{"name": "execute", "completed_at": "2026-10-03T10:00:05.5Z"}]
+    results = [
+        {"unique_id": "model.p.ok", "status": "success", "timing": timing},
+        {"unique_id": "model.p.failed", "status": "error", "timing": timing},
+    ]
+    path.write_text(json.dumps({"args": {"which": "run"}, "results": results}))
+    assert dbt_successes(path) == {"model.p.ok": dt.datetime(2026, 10, 3, 10, 0, 5, 500000)}
+    # `dbt docs generate` and `dbt compile` write the file too, with every node a "success": not runs.
+    path.write_text(json.dumps({"args": {"which": "generate"}, "results": results}))
+    assert dbt_successes(path) == {}

@@ -88,25 +88,27 @@ def test_status_of_fresh_stale_never_built_and_never_synced_groups(project: Loca
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     rows = _rows(fresh.stdout)
     engagement = rows["user_engagement"]
-    # status, newest event, lag, warn/error, last run, online, synced as of, sync lag, items
+    # status, newest event, lag, warn/error, last run, last change, online, synced as of, sync lag, items
     assert engagement[0] == "ok"
     newest = dt.datetime.fromisoformat(engagement[1])
     assert AS_OF - dt.timedelta(minutes=10) <= newest <= AS_OF
     assert engagement[3] == "1h/6h"  # defaults for the 5-minute grain
-    assert engagement[5] == "yes" and engagement[6] == AS_OF.isoformat(sep=" ")
-    assert engagement[7] == "0s"
+    # The last run: the fixture's `dbt run` (run_results.json); the last change: its computed_at, the same run.
+    assert engagement[4] != "-" and engagement[4] == engagement[5]
+    assert engagement[6] == "yes" and engagement[7] == AS_OF.isoformat(sep=" ", timespec="minutes")
+    assert engagement[8] == "0s"
     expected_items = _entities(project, "main_features.user_engagement", "user_id", "effective_at", AS_OF)
     if "FEATURESTORE_ONLINE_BACKEND" in project.env:
         # DynamoDB's ItemCount is an estimate refreshed every few hours (dynalite's stays 0): marked with ~;
         # --exact-counts scans the table.
-        assert engagement[8].startswith("~")
+        assert engagement[9].startswith("~")
         exact = project.featurestore(
             "status", "--select", "user_engagement", "--now", AS_OF.isoformat(), "--exact-counts"
         )
         assert exact.returncode == 0, exact.stdout + exact.stderr
-        assert _rows(exact.stdout)["user_engagement"][8] == f"{expected_items:,}"
+        assert _rows(exact.stdout)["user_engagement"][9] == f"{expected_items:,}"
     else:
-        assert engagement[8] == f"{expected_items:,}"
+        assert engagement[9] == f"{expected_items:,}"
     assert "overall: ok (exit 0)" in fresh.stdout
 
     # Two hours later without a sync: the offline side still has rows valid then, the sync is late.

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +15,15 @@ from rich.table import Table
 
 from featurestore.catalog import CatalogEntry, build_entries, search
 from featurestore.errors import FeatureStoreError
-from featurestore.freshness import GroupStatus, Level, collect_statuses, format_duration, overall
+from featurestore.freshness import GroupStatus, Level, collect_statuses, dbt_successes, format_duration, overall
 from featurestore.manifest import FeatureGroupCatalog, load_manifest
 from featurestore.online_store import ItemCount, utc_now
 from featurestore.settings import Settings
 from featurestore.value_codec import naive_utc
 
-console = Console()
+# Catalog and status tables are wide; written to a log or a pipe (cron, Airflow, `make demo`), they get 160
+# columns instead of rich's 80 unless COLUMNS says otherwise; a terminal folds them to its width.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 
 ProjectDir = Annotated[
     Path | None,
@@ -67,7 +71,13 @@ def _entries(
     store = open_online_store(settings.online) if online and any(group.online for group in groups) else None
     try:
         statuses = collect_statuses(
-            groups, query_runner(settings), store, now, with_stats=with_stats, exact_counts=exact_counts
+            groups,
+            query_runner(settings),
+            store,
+            now,
+            with_stats=with_stats,
+            exact_counts=exact_counts,
+            successes=dbt_successes(settings.project_dir / "target" / "run_results.json"),
         )
     finally:
         if store is not None:
@@ -259,6 +269,7 @@ def status_command(
         "lag",
         "warn/error",
         "last run",
+        "last change",
         "online",
         "synced as of",
         "sync lag",
@@ -279,6 +290,7 @@ def status_command(
             _time(facts.newest_event_at),
             _lag(status),
             f"{format_duration(status.thresholds.warn_after)}/{format_duration(status.thresholds.error_after)}",
+            _time(status.last_success_at),
             _time(facts.last_run_at),
             "yes" if entry.group.online else "no",
             _time(status.last_sync_at) if online else "-",
@@ -301,7 +313,8 @@ def _items(count: ItemCount | None) -> str:
 
 
 def _time(value: dt.datetime | None) -> str:
-    return value.isoformat(sep=" ", timespec="seconds") if value is not None else "-"
+    # Minutes: the table has many columns for a terminal; lags are shown to the second.
+    return value.isoformat(sep=" ", timespec="minutes") if value is not None else "-"
 
 
 def register(app: typer.Typer) -> None:

@@ -13,9 +13,11 @@ the model's SQL.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from featurestore.contract import FeatureGroup
 from featurestore.errors import FeatureStoreError
@@ -75,6 +77,8 @@ class GroupStatus:
     online: OnlineFacts | None
     level: Level
     problems: tuple[str, ...] = field(default=())
+    # When dbt last built the group successfully, from its run_results.json (None: not in the last invocation).
+    last_success_at: datetime | None = None
 
     @property
     def lag(self) -> timedelta | None:
@@ -102,7 +106,9 @@ def _judge(lag: timedelta, limits: Thresholds, what: str) -> tuple[Level, str | 
     return Level.OK, None
 
 
-def group_status(group: FeatureGroup, facts: GroupFacts, online: OnlineFacts | None) -> GroupStatus:
+def group_status(
+    group: FeatureGroup, facts: GroupFacts, online: OnlineFacts | None, last_success_at: datetime | None = None
+) -> GroupStatus:
     """Judge one group: offline lag against its thresholds, and for an online group its last sync as well."""
     limits = thresholds(group, facts.grain)
     problems: list[str] = []
@@ -135,7 +141,7 @@ def group_status(group: FeatureGroup, facts: GroupFacts, online: OnlineFacts | N
             level = max(level, judged)
             if problem:
                 problems.append(problem + ": run `featurestore sync` after each dbt run")
-    return GroupStatus(group, facts, limits, online if group.online else None, level, tuple(problems))
+    return GroupStatus(group, facts, limits, online if group.online else None, level, tuple(problems), last_success_at)
 
 
 def overall(statuses: Mapping[str, GroupStatus] | list[GroupStatus]) -> Level:
@@ -175,8 +181,10 @@ def collect_statuses(
     *,
     with_stats: bool = False,
     exact_counts: bool = False,
+    successes: Mapping[str, datetime] | None = None,
 ) -> dict[str, GroupStatus]:
-    """The status of each group at `now` (naive UTC); `online_store` None skips the online side."""
+    """The status of each group at `now` (naive UTC); `online_store` None skips the online side; `successes`:
+    the last successful dbt run per node id (dbt_successes)."""
     statuses = {}
     for group in groups:
         facts = read_facts(group, run, now, with_stats=with_stats)
@@ -185,5 +193,30 @@ def collect_statuses(
             if group.online and online_store is not None
             else None
         )
-        statuses[group.name] = group_status(group, facts, online)
+        statuses[group.name] = group_status(group, facts, online, (successes or {}).get(group.unique_id))
     return statuses
+
+
+def dbt_successes(run_results: Path) -> dict[str, datetime]:
+    """Node id -> when its run finished (naive UTC), for the nodes that succeeded in the dbt invocation that
+    wrote `run_results` (target/run_results.json: only the last invocation there, on this machine); empty when
+    the file is missing or unreadable, as in a checkout where dbt runs elsewhere."""
+    try:
+        document = json.loads(run_results.read_text(encoding="utf-8"))
+        # compile, docs generate, test, ... also write the file: only runs and builds built anything.
+        if document.get("args", {}).get("which") not in ("run", "build"):
+            return {}
+        results = document.get("results", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    finished = {}
+    for result in results:
+        if result.get("status") != "success":
+            continue
+        times = [timing.get("completed_at") for timing in result.get("timing") or [] if timing.get("completed_at")]
+        if times:
+            finished[result["unique_id"]] = max(
+                datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+                for text in times
+            )
+    return finished
