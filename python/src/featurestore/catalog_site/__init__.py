@@ -73,6 +73,8 @@ def freshness_lines(entry: CatalogEntry) -> tuple[str, ...]:
     lines = []
     if facts.newest_event_at is not None and status.lag is not None:
         lines.append(f"newest event time {format_value(facts.newest_event_at)} ({format_duration(status.lag)} behind)")
+    if status.last_success_at is not None:
+        lines.append(f"last successful dbt run {format_value(status.last_success_at)}")
     if facts.last_run_at is not None:
         lines.append(f"last run that changed rows {format_value(facts.last_run_at)}")
     limits = status.thresholds
