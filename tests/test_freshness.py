@@ -16,7 +16,14 @@ from online_support import make_group
 
 from featurestore.contract import parse_feature_group
 from featurestore.errors import ContractError, OfflineStoreError
-from featurestore.feature_stats import GroupFacts, infer_grain, read_facts
+from featurestore.feature_stats import (
+    GroupFacts,
+    event_times_sql,
+    freshness_sql,
+    infer_grain,
+    read_facts,
+    stats_sql,
+)
 from featurestore.freshness import Level, OnlineFacts, dbt_successes, format_duration, group_status, thresholds
 from featurestore.online_store import ItemCount, SyncMarker
 
@@ -199,3 +206,13 @@ def test_last_successful_runs_come_from_dbt_run_results_of_runs_and_builds(tmp_p
     # `dbt docs generate` and `dbt compile` write the file too, with every node a "success": not runs.
     path.write_text(json.dumps({"args": {"which": "generate"}, "results": results}))
     assert dbt_successes(path) == {}
+
+
+def test_the_statistics_queries_are_athena_sql() -> None:
+    """The same SQL runs on Athena (`FEATURESTORE_TARGET=athena`): it parses as Athena's dialect (sqlglot)."""
+    import sqlglot
+
+    group = make_group(relation='"awsdatacatalog"."featurestore_features"."fg_test"')
+    for sql in (freshness_sql(group, NOW), event_times_sql(group, NOW), stats_sql(group, NOW)):
+        parsed = sqlglot.parse_one(sql, read="athena")
+        assert parsed is not None and "fg_test" in parsed.sql(dialect="athena")
