@@ -145,6 +145,14 @@ def test_as_of_macro_in_a_dbt_model(project: LocalProject, groups: list[FeatureG
         model = "select * from main.engagement_as_of"
         rows, only_model, only_truth = _differences(connection, model, _brute_force(engagement, literal))
         assert (only_model, only_truth) == (0, 0) and rows > 0
+        # docs/bi.md's table-function pattern for DuckDB clients gives the same rows.
+        connection.execute(
+            "create temp macro engagement_as_of(t) as table select * exclude (valid_until) "
+            "from main_features.user_engagement__validity where effective_at <= t and t < valid_until"
+        )
+        columns = ", ".join([*engagement.entity, engagement.event_time, *engagement.feature_names])
+        pattern = f"select {columns} from engagement_as_of({literal})"
+        assert _differences(connection, pattern, _brute_force(engagement, literal)) == (rows, 0, 0)
         # Without as_of: the values valid when the model ran (checked against the same rule at its run time).
         (newest,) = connection.sql("select max(last_clicked_at) from main.affinity_now").fetchall()[0]
         assert newest is not None
