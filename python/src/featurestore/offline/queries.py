@@ -1,0 +1,124 @@
+"""SQL that the sync runs on the offline store; the same text on DuckDB and Athena (Trino)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import pyarrow as pa
+
+from featurestore.core.contract import FeatureGroup
+from featurestore.core.keys import decode_key, encode_key
+from featurestore.core.value_codec import naive_utc
+
+COMPUTED_AT = "computed_at"
+
+
+def _literal(value: datetime) -> str:
+    return f"timestamp '{value.isoformat(sep=' ', timespec='microseconds')}'"
+
+
+def latest_changed_rows_sql(
+    group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
+) -> str:
+    """Each entity's row valid at `now` (its latest row with event time <= now), for the entities whose
+    valid row may differ from what the previous sync wrote; every entity's valid row when `since` is None.
+
+    A row holds from its event time until the entity's next row, and the feature groups pre-compute rows
+    (a window's exit row lies up to the window's length ahead of the newest event), so "latest by event
+    time" may not hold yet: rows with event time > now are never read. Per entity, with T its row valid
+    at `now`, the value changed since the previous sync (computed_at marker `since`, sync time
+    `valid_after`) exactly when T itself
+
+    - was (re)written after the marker (`computed_at > since`: computed_at is when a row's values last
+      changed, the feature groups' merges update only changed rows), or
+    - has become valid since the previous sync (`event time > valid_after`), however long ago it was
+      computed: the pre-computed rows.
+
+    Otherwise T was already valid and unchanged at the previous sync, which wrote it (or a newer row).
+    `valid_after` None (a marker from before syncs had a time) adds nothing by time.
+
+    Only entities with such a row are ranked, and only from that row's event time on (T is at or after
+    it), which keeps the window function off the rest of the table. Both reads of the relation carry the
+    literal `event time <= now`, so Athena skips the partitions (days of event time) after `now`.
+    """
+    entity = list(group.entity)
+    event_time = group.event_time
+    columns = [*entity, event_time, *group.feature_names, COMPUTED_AT]
+    relation = group.relation_name
+    up_to_now = f"{event_time} <= {_literal(now)}"
+    if since is None:
+        selected = ", ".join(columns)
+        partition = ", ".join(entity)
+        return (
+            f"select {selected} from (select {selected}, row_number() over (partition by {partition} "
+            f"order by {event_time} desc) as row_rank from {relation} where {up_to_now}) as ranked "
+            "where row_rank = 1"
+        )
+    changed = f"{COMPUTED_AT} > {_literal(since)}"
+    if valid_after is not None and valid_after < now:
+        changed = f"({changed} or {event_time} > {_literal(valid_after)})"
+    qualified = ", ".join(f"rows.{column}" for column in columns)
+    partition = ", ".join(f"rows.{column}" for column in entity)
+    join = " and ".join(f"rows.{column} = changed.{column}" for column in entity)
+    return (
+        f"with changed as (select {', '.join(entity)}, min({event_time}) as changed_from from {relation} "
+        f"where {up_to_now} and {changed} group by {', '.join(entity)}), "
+        f"ranked as (select {qualified}, row_number() over (partition by {partition} "
+        f"order by rows.{event_time} desc) as row_rank from {relation} as rows "
+        f"inner join changed on {join} where rows.{event_time} >= changed.changed_from "
+        f"and rows.{up_to_now}) "
+        f"select {', '.join(columns)} from ranked where row_rank = 1 and {changed}"
+    )
+
+
+def _value_literal(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"entity key value {value!r} is not an integer or text")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
+
+
+def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object], datetime]]) -> str:
+    """Which of these rows (entity key values in the contract's order, event time) exist offline.
+
+    A full sync asks this before it replaces or deletes a stored value that its read did not return: a
+    value whose row is gone (a backfill removed it) is repaired, one whose row exists (it appeared after
+    the read, and another sync may have written it) stays. The rows are literal VALUES (the same text on
+    DuckDB and Athena), and the event time is bounded by literals too, so Athena reads only the partitions
+    of those times; callers chunk long lists."""
+    if not rows:
+        raise ValueError("no rows to look up")
+    entity = list(group.entity)
+    event_time = group.event_time
+    values = ", ".join(
+        "(" + ", ".join([*(_value_literal(part) for part in key), _literal(at)]) + ")" for key, at in rows
+    )
+    times = [at for _, at in rows]
+    join = " and ".join(f"rows.{column} = wanted.{column}" for column in [*entity, event_time])
+    return (
+        f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {group.relation_name} "
+        f"as rows inner join (values {values}) as wanted ({', '.join([*entity, event_time])}) on {join} "
+        f"where rows.{event_time} >= {_literal(min(times))} and rows.{event_time} <= {_literal(max(times))}"
+    )
+
+
+RECHECK_CHUNK = 1000
+
+
+def rows_that_exist(
+    group: FeatureGroup, rows: Sequence[tuple[str, datetime]], run: Callable[[str], pa.Table]
+) -> set[tuple[str, datetime]]:
+    """The (encoded key, event time) pairs among `rows` that exist offline, asked RECHECK_CHUNK at a time
+    through `run` (a reader's query function). Sorted by time first, so each chunk spans few partitions."""
+    ordered = sorted(rows, key=lambda row: (row[1], row[0]))
+    found: set[tuple[str, datetime]] = set()
+    for start in range(0, len(ordered), RECHECK_CHUNK):
+        chunk = [(decode_key(key), at) for key, at in ordered[start : start + RECHECK_CHUNK]]
+        table = run(existing_rows_sql(group, chunk))
+        if table.num_rows:
+            keys = zip(*(table.column(column).to_pylist() for column in group.entity), strict=True)
+            times = table.column(group.event_time).to_pylist()
+            found.update((encode_key(parts), naive_utc(at)) for parts, at in zip(keys, times, strict=True))
+    return found

@@ -1,0 +1,201 @@
+"""Training sets from Python: a spine (labels with a timestamp) joined point-in-time to feature groups.
+
+The join is the dbt macro `point_in_time_join` itself, compiled in-process by dbt (see dbt_compiler.py), so a
+notebook gets exactly what a training-set model in the dbt project gets. Locally the spine is registered in an
+in-memory DuckDB that attaches the offline store read-only; on Athena it is uploaded as Parquet behind a
+temporary table (athena_training_sets.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from featurestore.core.dbt_compiler import DbtCompiler
+from featurestore.core.errors import OfflineStoreError, TrainingSetError
+from featurestore.core.manifest import FeatureGroupCatalog
+
+FEATURE_SEPARATOR = ":"
+# Added to the spine to give the result back in the spine's order, then dropped.
+SPINE_ROW_COLUMN = "featurestore_spine_row"
+SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, or the name of a table
+
+
+class TrainingSetSource(Protocol):
+    """An offline store that builds training sets (LocalTrainingSets, AthenaTrainingSets)."""
+
+    def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table: ...
+
+
+@dataclass(frozen=True)
+class TrainingSetRequest:
+    """What to join to a spine. `features` are `group:feature` names; see FeatureStore.get_training_set."""
+
+    features: Sequence[str]
+    spine_time: str
+    keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    inclusive: bool = True
+    ttl: Mapping[str, str] = field(default_factory=dict)
+    full_feature_names: bool = True
+
+    def feature_groups(self, catalog: FeatureGroupCatalog) -> list[dict[str, Any]]:
+        """The `feature_groups` argument of point_in_time_join, groups in order of first mention."""
+        if isinstance(self.features, str) or not self.features:
+            raise TrainingSetError("features must be a non-empty list of 'group:feature' names")
+        wanted: dict[str, list[str]] = {}
+        for name in self.features:
+            group_name, separator, feature = name.partition(FEATURE_SEPARATOR)
+            if not separator or not group_name or not feature:
+                raise TrainingSetError(
+                    f"feature {name!r} must be written 'group:feature', e.g. 'user_engagement:clicks_7d'"
+                )
+            group = catalog.get(group_name)
+            if feature not in group.feature_names:
+                raise TrainingSetError(
+                    f"'{feature}' is not a feature of '{group_name}'; its features: {', '.join(group.feature_names)}"
+                )
+            if feature in wanted.setdefault(group_name, []):
+                raise TrainingSetError(f"feature {name!r} is requested twice")
+            wanted[group_name].append(feature)
+        for option, mapping in (("keys", self.keys), ("ttl", self.ttl)):
+            for group_name in mapping:
+                if group_name not in wanted:
+                    raise TrainingSetError(f"{option} names '{group_name}', which no requested feature belongs to")
+        entries = []
+        for group_name, features in wanted.items():
+            entry: dict[str, Any] = {"group": group_name, "features": features}
+            if self.full_feature_names:
+                entry["prefix"] = f"{group_name}__"
+            if group_name in self.keys:
+                entry["keys"] = dict(self.keys[group_name])
+            if group_name in self.ttl:
+                entry["ttl"] = self.ttl[group_name]
+            entries.append(entry)
+        return entries
+
+
+def point_in_time_call(
+    request: TrainingSetRequest,
+    catalog: FeatureGroupCatalog,
+    spine_relation: str,
+    spine_columns: Sequence[str],
+    time_bounds: tuple[datetime, datetime] | None,
+) -> str:
+    """The Jinja call of the macro for this request (JSON literals are valid Jinja literals)."""
+    arguments = [
+        f"spine={json.dumps(spine_relation)}",
+        f"spine_time={json.dumps(request.spine_time)}",
+        f"feature_groups={json.dumps(request.feature_groups(catalog))}",
+        f"inclusive={json.dumps(bool(request.inclusive))}",
+        f"spine_columns={json.dumps(list(spine_columns))}",
+    ]
+    if time_bounds is not None:
+        arguments.append(f"time_bounds={json.dumps([bound.isoformat(sep=' ') for bound in time_bounds])}")
+    return "{{ featurestore.point_in_time_join(" + ", ".join(arguments) + ") }}"
+
+
+def spine_table(spine: Any, spine_time: str) -> pa.Table:
+    """The spine as an Arrow table with a UTC, zone-less `spine_time` and a row-number column appended."""
+    if isinstance(spine, pa.Table):
+        table = spine
+    elif hasattr(spine, "to_arrow") and not hasattr(spine, "columns"):
+        table = spine.to_arrow()
+    else:
+        try:
+            table = pa.Table.from_pandas(spine, preserve_index=False)
+        except (TypeError, ValueError, AttributeError) as error:
+            raise TrainingSetError(
+                f"spine must be a pyarrow Table, a pandas DataFrame or a table name, got {type(spine).__name__}"
+            ) from error
+    if spine_time not in table.column_names:
+        raise TrainingSetError(
+            f"spine_time '{spine_time}' is not a column of the spine (columns: {', '.join(table.column_names)})"
+        )
+    if SPINE_ROW_COLUMN in table.column_names:
+        raise TrainingSetError(f"the spine must not have a column named {SPINE_ROW_COLUMN} (it is used internally)")
+    time_type = table.schema.field(spine_time).type
+    if pa.types.is_timestamp(time_type):
+        if time_type.tz is not None:  # Arrow keeps instants in UTC: dropping the zone keeps the UTC wall time
+            table = table.set_column(
+                table.column_names.index(spine_time), spine_time, table[spine_time].cast(pa.timestamp(time_type.unit))
+            )
+    elif pa.types.is_date(time_type):
+        table = table.set_column(
+            table.column_names.index(spine_time), spine_time, table[spine_time].cast(pa.timestamp("us"))
+        )
+    else:
+        raise TrainingSetError(f"spine_time '{spine_time}' must be a timestamp (UTC) column, not {time_type}")
+    return table.append_column(SPINE_ROW_COLUMN, pa.array(range(table.num_rows), pa.int64()))
+
+
+def time_bounds_of(table: pa.Table, spine_time: str) -> tuple[datetime, datetime] | None:
+    """The [min, max] of the spine's label times, or None when every one is null."""
+    bounds = pc.min_max(table[spine_time])
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return None if low is None else (low, high)
+
+
+def database_of(relation_name: str) -> str:
+    """The database (catalog) part of a rendered relation name such as "featurestore"."main_features"."x"."""
+    return relation_name.split(".")[0].strip('"')
+
+
+class LocalTrainingSets:
+    """Training sets from the local offline store (the DuckDB file of the `local` dbt target)."""
+
+    def __init__(self, duckdb_path: Path, compiler: DbtCompiler, catalog: FeatureGroupCatalog) -> None:
+        self.duckdb_path = duckdb_path
+        self.compiler = compiler
+        self.catalog = catalog
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if not self.duckdb_path.is_file():
+            raise OfflineStoreError(
+                f"no DuckDB offline store at {self.duckdb_path}; run `dbt build --target local` (or `make demo`) first"
+            )
+        connection = duckdb.connect()
+        databases = {database_of(group.relation_name) for group in self.catalog}
+        for database in sorted(databases):
+            # The compiled SQL names relations by the file's database name; attach it under that name.
+            connection.execute(f"attach '{self.duckdb_path}' as \"{database}\" (read_only)")
+        if len(databases) == 1:  # so that a spine named `schema.table` resolves as it does in the dbt project
+            connection.execute(f'use "{databases.pop()}"')
+        return connection
+
+    def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
+        connection = self._connect()
+        try:
+            if isinstance(spine, str):
+                try:
+                    relation = connection.sql(f"select * from {spine}")
+                except duckdb.Error as error:
+                    raise TrainingSetError(f"cannot read the spine table {spine!r}: {error}") from error
+                table = relation.to_arrow_table()
+            else:
+                table = spine
+            table = spine_table(table, request.spine_time)
+            connection.register("featurestore_spine", table)
+            sql = self.compiler.compile(
+                point_in_time_call(
+                    request,
+                    self.catalog,
+                    "featurestore_spine",
+                    table.column_names,
+                    time_bounds_of(table, request.spine_time),
+                )
+            )
+            try:
+                result = connection.sql(f"select * from ({sql}) order by {SPINE_ROW_COLUMN}").to_arrow_table()
+            except duckdb.Error as error:
+                raise TrainingSetError(f"the training-set query failed: {error}") from error
+        finally:
+            connection.close()
+        return result.drop_columns([SPINE_ROW_COLUMN])
