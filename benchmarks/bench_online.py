@@ -44,13 +44,13 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
 from featurestore.core.contract import Feature, FeatureGroup, parse_ttl
-from featurestore.online.dynamodb.store import KEY, DynamoDBOnlineStore
 from featurestore.core.keys import encode_key
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.duckdb.reader import DuckDBOfflineStore
+from featurestore.online.dynamodb.store import KEY, DynamoDBOnlineStore
 from featurestore.online.sqlite import SqliteOnlineStore
-from featurestore.store import FeatureStore
 from featurestore.online.sync import records_from_rows, sync_group
+from featurestore.store import FeatureStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DYNALITE = ROOT / "node_modules" / ".bin" / "dynalite"

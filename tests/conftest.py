@@ -25,7 +25,7 @@ import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
-from featurestore.aws.raw_data import RawTable, glue_table_input
+from featurestore.aws.glue import RawTable, glue_table_input
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PROFILES_EXAMPLE = PROJECT_DIR / "profiles.example.yml"

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 import sqlglot
 import yaml
-from support.local_project import copy_project
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
+from support.local_project import copy_project
 
 if TYPE_CHECKING:
     # Types only: at run time everything comes through fixtures, which work under any import mode.

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from support.local_project import make_local_project
 
-from featurestore.aws.raw_data import AthenaSetupError, bytes_scanned, load_raw_tables, raw_tables_from_manifest
+from featurestore.aws.raw_data import bytes_scanned, load_raw_tables, raw_tables_from_manifest
+from featurestore.core.errors import AthenaSetupError, S3LocationError
 from featurestore.demo.data import DemoDataConfig, generate_demo_data
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def test_load_raw_refuses_missing_data_and_bad_locations(
     s3, glue = athena_env.server.client("s3"), athena_env.server.client("glue")
     with pytest.raises(AthenaSetupError, match="no folder for raw table"):
         load_raw_tables(tmp_path, S3_URI, DATABASE, tables, s3=s3, glue=glue)
-    with pytest.raises(AthenaSetupError, match="is not an S3 location"):
+    with pytest.raises(S3LocationError, match="is not an S3 location"):
         load_raw_tables(tmp_path, "featurestore-data/raw", DATABASE, tables, s3=s3, glue=glue)
 
 

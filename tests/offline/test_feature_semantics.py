@@ -28,6 +28,8 @@ from typing import Any, Protocol
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support.feature_oracle import (
     CLICK,
     GRAIN_SECONDS,
@@ -41,8 +43,6 @@ from support.feature_oracle import (
     from_micros,
     to_micros,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from support.local_project import copy_project
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

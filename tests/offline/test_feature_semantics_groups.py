@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support.feature_oracle import (
     AFFINITY_GRAIN_SECONDS,
     AFFINITY_WINDOWS,
@@ -27,8 +29,6 @@ from support.feature_oracle import (
     Reaction,
     UserCategoryAffinityOracle,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from test_feature_semantics import (
     BASE,
     DAY,

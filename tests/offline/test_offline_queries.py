@@ -11,8 +11,8 @@ import sqlglot
 from support.online_support import BASE_TIME, OfflineTable, make_group, values_for
 
 from featurestore.core.keys import encode_key
-from featurestore.offline.queries import existing_rows_sql, latest_changed_rows_sql
 from featurestore.offline.duckdb.reader import DuckDBOfflineStore
+from featurestore.offline.queries import existing_rows_sql, latest_changed_rows_sql
 
 GROUP = make_group("user_engagement", relation='"awsdatacatalog"."featurestore_features"."user_engagement"')
 NOW = dt.datetime(2026, 10, 14, 20, 0)

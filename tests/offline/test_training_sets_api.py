@@ -21,20 +21,27 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.athena_fakes import FakeUnload
 from conftest import DATA_BUCKET, AthenaEnv
+from support.athena_fakes import FakeUnload
 from support.local_project import LocalProject, in_process_dbt_env, make_local_project
 
-from featurestore.offline.athena.reader import AthenaOfflineStore
 from featurestore.aws.athena_queries import UNLOAD_FOLDER
-from featurestore.offline.athena.training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets, glue_type
 from featurestore.core.dbt_compiler import DbtCompiler
-from featurestore.core.errors import DbtCompileError, OfflineStoreError, TrainingSetError, UnknownFeatureGroupError
+from featurestore.core.errors import (
+    DbtCompileError,
+    OfflineStoreError,
+    TrainingSetError,
+    UnknownFeatureError,
+    UnknownFeatureGroupError,
+)
 from featurestore.core.manifest import FeatureGroupCatalog
-from featurestore.online.base import open_online_store
 from featurestore.core.settings import AthenaSettings, OnlineSettings, Settings
+from featurestore.offline.athena.reader import AthenaOfflineStore
+from featurestore.offline.athena.training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets, glue_type
+from featurestore.offline.duckdb import LocalTrainingSets
+from featurestore.offline.training_sets import TrainingSetRequest
+from featurestore.online import open_online_store
 from featurestore.store import FeatureStore
-from featurestore.offline.training_sets import LocalTrainingSets, TrainingSetRequest
 
 pytestmark = [pytest.mark.dbt]
 
@@ -145,9 +152,9 @@ def test_local_training_set_from_a_table_name_and_a_ttl_override(local: LocalTra
 @pytest.mark.parametrize(
     ("request_", "error", "message"),
     [
-        (TrainingSetRequest(["user_engagement.clicks_7d"], "shown_at"), TrainingSetError, "'group:feature'"),
+        (TrainingSetRequest(["user_engagement.clicks_7d"], "shown_at"), UnknownFeatureError, "<group>:<feature>"),
         (TrainingSetRequest(["nope:clicks_7d"], "shown_at"), UnknownFeatureGroupError, "unknown feature group 'nope'"),
-        (TrainingSetRequest(["user_engagement:nope"], "shown_at"), TrainingSetError, "'nope' is not a feature of"),
+        (TrainingSetRequest(["user_engagement:nope"], "shown_at"), UnknownFeatureError, "has no such feature"),
         (TrainingSetRequest(["user_engagement:clicks_7d"], "when"), TrainingSetError, "spine_time 'when'"),
         (
             TrainingSetRequest(["user_engagement:clicks_7d"], "shown_at", keys={"article_popularity": {}}),

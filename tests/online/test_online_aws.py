@@ -12,16 +12,16 @@ import boto3
 import pyarrow as pa
 import pytest
 import sqlglot
-from support.athena_fakes import FakeUnload, unloaded_query
 from moto.athena.models import athena_backends
+from support.athena_fakes import FakeUnload, unloaded_query
 from support.online_support import make_group
 
-from featurestore.offline.athena.reader import AthenaOfflineStore
 from featurestore.aws.athena_queries import UNLOAD_FOLDER
-from featurestore.online.dynamodb.store import EXPIRES_AT, DynamoDBOnlineStore
 from featurestore.core.errors import OfflineStoreError
 from featurestore.core.keys import encode_key
 from featurestore.core.settings import AthenaSettings
+from featurestore.offline.athena.reader import AthenaOfflineStore
+from featurestore.online.dynamodb.store import EXPIRES_AT, DynamoDBOnlineStore
 from featurestore.online.sync import records_from_rows
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ import duckdb
 import pytest
 from support.local_project import LocalProject, make_local_project
 
-from featurestore.demo.data import DemoDataConfig, generate_demo_data
 from featurestore.core.keys import decode_key, encode_key
 from featurestore.core.manifest import FeatureGroupCatalog
-from featurestore.offline.duckdb.reader import DuckDBOfflineStore
 from featurestore.core.settings import OnlineSettings
+from featurestore.demo.data import DemoDataConfig, generate_demo_data
+from featurestore.offline.duckdb.reader import DuckDBOfflineStore
 from featurestore.online.sqlite import SqliteOnlineStore
 from featurestore.online.sync import sync
 

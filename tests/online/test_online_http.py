@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from support.online_support import catalog_of, make_group, values_for
 
-from featurestore.http.api import create_app
 from featurestore.core.keys import encode_key
+from featurestore.http.api import create_app
 from featurestore.online.base import GroupCodec
 from featurestore.online.sqlite import SqliteOnlineStore
 from featurestore.store import FeatureStore

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from support.online_support import FEATURE_COLUMNS, catalog_of, make_group, values_for
 
-from featurestore.online.dynamodb.store import DynamoDBOnlineStore
 from featurestore.core.errors import (
     EntityKeyError,
     FeatureGroupNotOnlineError,
@@ -19,8 +18,9 @@ from featurestore.core.errors import (
     UnknownFeatureGroupError,
 )
 from featurestore.core.keys import encode_key
-from featurestore.online.base import GroupCodec, OnlineStore, SyncMarker
 from featurestore.core.retry import Backoff
+from featurestore.online.base import GroupCodec, OnlineStore, SyncMarker
+from featurestore.online.dynamodb.store import DynamoDBOnlineStore
 from featurestore.online.serving import ValueStatus, get_online_features
 from featurestore.online.sqlite import SqliteOnlineStore
 

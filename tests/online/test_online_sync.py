@@ -35,13 +35,13 @@ from support.online_support import (
     values_for,
 )
 
-from featurestore.online.dynamodb.lease import GroupLease, LeaseLostError
-from featurestore.online.dynamodb.store import DynamoDBOnlineStore
-from featurestore.core.errors import FeatureGroupNotOnlineError, OnlineStoreError, SyncGaveUpError
+from featurestore.core.errors import FeatureGroupNotOnlineError, LeaseLostError, OnlineStoreError, SyncGaveUpError
 from featurestore.core.keys import encode_key
+from featurestore.core.retry import Backoff
 from featurestore.offline.duckdb.reader import DuckDBOfflineStore
 from featurestore.online.base import OnlineStore, SyncMarker
-from featurestore.core.retry import Backoff
+from featurestore.online.dynamodb.lease import GroupLease
+from featurestore.online.dynamodb.store import DynamoDBOnlineStore
 from featurestore.online.sqlite import SqliteOnlineStore
 from featurestore.online.sync import sync, sync_group
 

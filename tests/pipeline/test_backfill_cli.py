@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from featurestore.offline.backfill import BackfillError, BackfillPlan, BackfillState, Chunk, plan_backfill, run_backfill
+from featurestore.core.errors import BackfillError
+from featurestore.offline.backfill import BackfillPlan, BackfillState, Chunk, plan_backfill, run_backfill
 
 DAY = dt.timedelta(days=1)
 START = dt.datetime(2026, 1, 1)

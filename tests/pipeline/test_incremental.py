@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from support.local_project import LocalProject, make_local_project
 
+from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.demo.data import (
     ARTICLES_SCHEMA,
     IMPRESSIONS_SCHEMA,
@@ -23,7 +24,6 @@ from featurestore.demo.data import (
     DemoDataConfig,
     generate_demo_data,
 )
-from featurestore.core.manifest import FeatureGroupCatalog
 
 FEATURE_GROUPS = "path:models/feature_groups"
 # The incremental staging tables, with the column that orders their snapshot.

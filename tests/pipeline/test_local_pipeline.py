@@ -13,8 +13,8 @@ import pytest
 import yaml
 from support.local_project import PROJECT_DIR, LocalProject, make_local_project
 
-from featurestore.demo.data import TABLES, DemoDataConfig, generate_demo_data
 from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.demo.data import TABLES, DemoDataConfig, generate_demo_data
 
 
 @pytest.fixture(scope="module")

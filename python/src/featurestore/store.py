@@ -10,11 +10,14 @@ from types import TracebackType
 from typing import Any
 
 from featurestore.core.manifest import FeatureGroupCatalog
-from featurestore.online.base import OnlineStore, open_online_store, utc_now
-from featurestore.online.serving import OnlineFeatures, get_online_features
 from featurestore.core.settings import Settings
-from featurestore.online.sync import GroupSyncSummary, OfflineReader, SyncProgress, sync
-from featurestore.offline.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource
+from featurestore.core.timestamps import utc_now
+from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
+from featurestore.offline.base import SpineInput
+from featurestore.offline.training_sets import TrainingSetRequest
+from featurestore.online import OnlineStore, open_online_store
+from featurestore.online.serving import OnlineFeatures, get_online_features
+from featurestore.online.sync import GroupSyncSummary, SyncProgress, sync
 
 
 class FeatureStore:
@@ -53,28 +56,13 @@ class FeatureStore:
     ) -> FeatureStore:
         """Groups from the project's manifest, the configured online store, and the offline store of the
         configured target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
-        from featurestore.core.dbt_compiler import DbtCompiler
-
         catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
-        compiler = DbtCompiler(settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir)
-        training_sets: TrainingSetSource
-        if settings.target == "athena":
-            from featurestore.offline.athena.reader import AthenaOfflineStore
-            from featurestore.offline.athena.training_sets import AthenaTrainingSets
-
-            default_reader: OfflineReader = AthenaOfflineStore(settings.athena)
-            training_sets = AthenaTrainingSets(settings.athena, compiler, catalog)
-        else:
-            from featurestore.offline.duckdb.reader import DuckDBOfflineStore
-            from featurestore.offline.training_sets import LocalTrainingSets
-
-            default_reader = DuckDBOfflineStore(settings.duckdb_path)
-            training_sets = LocalTrainingSets(settings.duckdb_path, compiler, catalog)
+        offline = open_offline_store(settings, catalog)
         return cls(
             catalog,
             open_online_store(settings.online),
-            offline_reader=offline_reader or default_reader,
-            training_sets=training_sets,
+            offline_reader=offline_reader or offline.store,
+            training_sets=offline.training_sets,
             settings=settings,
             now=now or utc_now,
         )

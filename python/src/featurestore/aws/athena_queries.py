@@ -24,26 +24,11 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.errors import OfflineStoreError
 from featurestore.core.settings import AthenaSettings
 
 UNLOAD_FOLDER = "featurestore-unload"  # under the staging dir; each UNLOAD gets its own folder, removed after reading
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """(bucket, key) of an s3:// URI."""
-    if not uri.startswith("s3://"):
-        raise OfflineStoreError(f"{uri!r} is not an s3:// URI")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
-
-
-def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
-    """Delete every object under `prefix` (page by page: listing and batch deletes stop at 1,000 keys)."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 class AthenaQueryRunner:

@@ -14,31 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from featurestore.core.errors import FeatureStoreError
+from featurestore.aws.glue import PARTITION_COLUMN, RawTable, glue_table_input
+from featurestore.aws.s3 import split_s3_uri
+from featurestore.core.errors import AthenaSetupError
 
-PARTITION_COLUMN = "dt"
-_PARQUET_STORAGE: Mapping[str, Any] = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
-}
 _GLUE_PARTITION_BATCH = 100  # BatchCreatePartition takes at most 100 partitions per call.
-
-
-class AthenaSetupError(FeatureStoreError):
-    """Raw data cannot be loaded, or a report cannot be read."""
-
-
-@dataclass(frozen=True)
-class RawTable:
-    name: str
-    columns: dict[str, str]  # column -> Glue type, in order, the partition column included
-
-    @property
-    def is_partitioned(self) -> bool:
-        return PARTITION_COLUMN in self.columns
 
 
 def raw_tables_from_manifest(manifest: Mapping[str, Any], source_name: str = "news") -> list[RawTable]:
@@ -61,37 +42,12 @@ def raw_tables_from_manifest(manifest: Mapping[str, Any], source_name: str = "ne
     return sorted(tables, key=lambda table: table.name)
 
 
-def glue_table_input(table: RawTable, location: str) -> dict[str, Any]:
-    """A Glue TableInput for a raw Parquet table at `location` (partitioned by `dt` when it has that column)."""
-    data_columns = [
-        {"Name": name, "Type": glue_type}
-        for name, glue_type in table.columns.items()
-        if not (table.is_partitioned and name == PARTITION_COLUMN)
-    ]
-    table_input: dict[str, Any] = {
-        "Name": table.name,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-        "StorageDescriptor": {"Columns": data_columns, "Location": location, **_PARQUET_STORAGE},
-    }
-    if table.is_partitioned:
-        table_input["PartitionKeys"] = [{"Name": PARTITION_COLUMN, "Type": "string"}]
-    return table_input
-
-
 @dataclass(frozen=True)
 class LoadSummary:
     tables: int
     files: int
     partitions: int
     bytes: int
-
-
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise AthenaSetupError(f"{uri!r} is not an S3 location like s3://my-bucket/raw/")
-    return parsed.netloc, parsed.path.strip("/")
 
 
 def _files(folder: Path) -> Iterator[Path]:
@@ -112,7 +68,8 @@ def load_raw_tables(
     Existing tables of the same name are updated in place and existing partitions kept; S3 objects of the
     same name are overwritten, none are deleted.
     """
-    bucket, prefix = _split_s3_uri(s3_uri)
+    bucket, prefix = split_s3_uri(s3_uri)
+    prefix = prefix.strip("/")
     missing = [table.name for table in tables if not (data_dir / table.name).is_dir()]
     if missing:
         raise AthenaSetupError(

@@ -1,4 +1,5 @@
-"""The `featurestore` command line: a thin layer over the library API."""
+"""The top-level commands: demo data, contracts, the offline store (show, backfill, training sets), the
+sync and the HTTP server. `online` and `athena` subcommands live in online.py and athena.py."""
 
 from __future__ import annotations
 
@@ -6,35 +7,21 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from featurestore.offline.backfill import Chunk
-from featurestore.core.errors import FeatureStoreError
-from featurestore.core.manifest import FeatureGroupCatalog
-from featurestore.offline.duckdb.reader import DuckDBOfflineStore
-from featurestore.core.settings import Settings
-from featurestore.core.value_codec import naive_utc
-
-app = typer.Typer(
-    help="A dbt-native feature store: feature groups are dbt models; this CLI reads their contracts.",
-    no_args_is_help=True,
-    add_completion=False,
+from featurestore.cli.app import ProjectDir, app, check_key, parse_time, parse_utc, settings_of
+from featurestore.cli.render import (
+    RichSyncProgress,
+    behind_warning,
+    console,
+    groups_table,
+    online_description,
+    progress_bar,
+    rows_table,
+    sync_line,
+    training_set_table,
 )
-console = Console()
-error_console = Console(stderr=True)
-
-ProjectDir = Annotated[
-    Path | None,
-    typer.Option("--project-dir", help="The dbt project (where dbt_project.yml is).", show_default=False),
-]
-
-
-def _settings(project_dir: Path | None) -> Settings:
-    return Settings.from_env(project_dir)
+from featurestore.core.manifest import FeatureGroupCatalog
 
 
 @app.command("demo-data")
@@ -46,7 +33,7 @@ def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
 ) -> None:
     """Generate a news service's raw data (articles, users, impressions, reactions) as Parquet."""
-    from featurestore.demo.data import DemoDataConfig, generate_demo_data
+    from featurestore.demo import DemoDataConfig, generate_demo_data
 
     try:
         first_day = dt.date.fromisoformat(start)
@@ -56,15 +43,7 @@ def demo_data(
         config = DemoDataConfig(users=users, days=days, start=first_day, seed=seed)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    with Progress(
-        TextColumn("generating demo data"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with progress_bar("generating demo data", "days") as progress:
         task = progress.add_task("days", total=days)
         summary = generate_demo_data(
             config, out, progress=lambda done, total: progress.update(task, completed=done, total=total)
@@ -76,28 +55,13 @@ def demo_data(
 @app.command("list")
 def list_groups(project_dir: ProjectDir = None) -> None:
     """List the feature groups declared in the dbt project (reads target/manifest.json)."""
-    catalog = FeatureGroupCatalog.from_manifest_path(_settings(project_dir).manifest_path)
-    table = Table(title=f"{len(catalog)} feature group(s)")
-    # On a narrow terminal, fold long names onto more lines rather than cut them off.
-    for column in ("group", "entity", "event time", "online", "ttl", "features", "owner"):
-        table.add_column(column, justify="right" if column == "features" else "left", overflow="fold")
-    for group in catalog:
-        table.add_row(
-            group.name,
-            ", ".join(group.entity),
-            group.event_time,
-            "yes" if group.online else "no",
-            group.ttl_text,
-            str(len(group.features)),
-            group.owner,
-        )
-    console.print(table)
+    console.print(groups_table(FeatureGroupCatalog.from_manifest_path(settings_of(project_dir).manifest_path)))
 
 
 @app.command()
 def validate(project_dir: ProjectDir = None) -> None:
     """Check every feature-group contract; exits 1 naming each model and field that is wrong."""
-    catalog = FeatureGroupCatalog.from_manifest_path(_settings(project_dir).manifest_path)
+    catalog = FeatureGroupCatalog.from_manifest_path(settings_of(project_dir).manifest_path)
     console.print(f"[green]ok[/green]: {len(catalog)} feature-group contract(s) valid")
 
 
@@ -119,30 +83,19 @@ def show(
     ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
-    """Print rows of a feature group from the local offline store (`show user_engagement 7 --as-of T`)."""
-    settings = _settings(project_dir)
-    spec = FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
-    at = _parse_utc(as_of, "--as-of") if as_of is not None else None
-    if key and len(key) != len(spec.entity):
-        raise typer.BadParameter(
-            f"'{group}' is keyed by {', '.join(spec.entity)}: {len(spec.entity)} value(s), got {len(key)}",
-            param_hint="KEY",
-        )
-    rows = DuckDBOfflineStore(settings.duckdb_path).preview(spec, limit=limit, as_of=at, key=key or None)
-    title = f"{spec.name}" + (f" as of {at.isoformat(sep=' ')} UTC" if at else " (newest rows)")
-    # Feature groups are wide: one line per column, one column per entity row, fits a terminal.
-    records = rows.to_pylist()
-    table = Table(title=title)
-    table.add_column("column", style="bold", no_wrap=True)
-    for record in records:
-        label = "/".join(_format_cell(record[key]) for key in spec.entity)
-        table.add_column(label, justify="right")
-    for name in rows.column_names:
-        if name in spec.entity:
-            continue
-        table.add_row(name, *(_format_cell(record[name]) for record in records))
-    console.print(table)
-    if not records:
+    """Print rows of a feature group from the offline store of FEATURESTORE_TARGET (`show user_engagement 7
+    --as-of T`)."""
+    from featurestore.offline import open_offline_store
+
+    settings = settings_of(project_dir)
+    catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
+    spec = catalog.get(group)
+    at = parse_utc(as_of, "--as-of") if as_of is not None else None
+    if key:
+        check_key(group, spec.entity, key)
+    rows = open_offline_store(settings, catalog).store.preview(spec, limit=limit, as_of=at, key=key or None)
+    console.print(rows_table(spec, rows, at))
+    if not rows.num_rows:
         console.print("[yellow]no rows[/yellow]" + (" at or before that time" if at else ""))
 
 
@@ -157,22 +110,15 @@ def backfill(
     project_dir: ProjectDir = None,
 ) -> None:
     """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
-    from featurestore.offline.backfill import BackfillState, dbt_chunk_runner, plan_backfill, run_backfill
+    from featurestore.offline.backfill import BackfillState, Chunk, dbt_chunk_runner, plan_backfill, run_backfill
 
-    settings = _settings(project_dir)
+    settings = settings_of(project_dir)
     FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
-    plan = plan_backfill(group, _parse_time(start, "--start"), _parse_time(end, "--end"), chunk_days)
+    plan = plan_backfill(group, parse_time(start, "--start"), parse_time(end, "--end"), chunk_days)
     state_path = settings.project_dir / "target" / "backfills" / f"{group}.json"
     state = BackfillState.load(state_path, plan, restart=restart)
     chunks = plan.chunks()
-    with Progress(
-        TextColumn(f"backfilling {group}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("chunks {task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar(f"backfilling {group}", "chunks {task.description}", transient=False) as progress:
         task = progress.add_task("", total=len(chunks))
 
         def report(chunk: Chunk, status: str) -> None:
@@ -185,23 +131,6 @@ def backfill(
 
         ran = run_backfill(plan, state, dbt_chunk_runner(settings.project_dir, target=target), on_chunk=report)
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
-
-
-class _RichSyncProgress:
-    """The sync's progress bar: one task per group."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID | None = None
-
-    def start(self, group: str, total: int) -> None:
-        if self.task is not None:
-            self.progress.remove_task(self.task)
-        self.task = self.progress.add_task(group, total=total)
-
-    def advance(self, count: int) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, count)
 
 
 @app.command("sync")
@@ -231,47 +160,22 @@ def sync_command(
     """Write each online group's changed values, as valid now, from the offline store to the online store."""
     from featurestore.store import FeatureStore
 
-    settings = _settings(project_dir)
+    settings = settings_of(project_dir)
     names = [name.strip() for name in select.split(",") if name.strip()] if select else None
-    at = _parse_utc(now, "--now") if now is not None else None
+    at = parse_utc(now, "--now") if now is not None else None
     with (
         FeatureStore.from_settings(settings, now=(lambda: at) if at is not None else None) as store,
-        Progress(
-            TextColumn("syncing {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("items"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress,
+        progress_bar("syncing {task.description}", "items") as progress,
     ):
         summaries = []
-        for summary in store.sync(names, progress=_RichSyncProgress(progress), full=full):
+        for summary in store.sync(names, progress=RichSyncProgress(progress), full=full):
             summaries.append(summary)
-            # One line per group, printed as it finishes (a table would be cut on a narrow terminal).
-            progress.console.print(
-                f"[bold]{summary.group}[/bold]: {'full load' if summary.full_load else 'changes'} as of "
-                f"{summary.now.isoformat(sep=' ', timespec='seconds')} UTC, "
-                f"{summary.rows_read:,} rows read, {summary.items_written:,} items written, "
-                f"{summary.skipped_stale:,} skipped as stale, "
-                + (f"{summary.items_deleted:,} deleted (gone offline), " if full else "")
-                # Capacity units are DynamoDB's billing; sqlite has none.
-                + (
-                    f"{summary.write_units:,.1f} write units, {summary.read_units:,.1f} read units, "
-                    f"{summary.retries:,} retries, "
-                    if settings.online.backend == "dynamodb"
-                    else ""
-                )
-                + f"{summary.seconds:.2f} s"
-            )
-            if summary.behind and summary.marker is not None and summary.marker.valid_until is not None:
-                progress.console.print(
-                    f"[yellow]{summary.group}: this sync's time is before its last sync's "
-                    f"({summary.marker.valid_until.isoformat(sep=' ')} UTC): the store keeps the values valid "
-                    "then where they are newer; sync marker not advanced (see docs/online_store.md)[/yellow]"
-                )
-    console.print(f"synced {len(summaries)} group(s) to {_online_description(settings)}")
+            # Printed as each group finishes.
+            progress.console.print(sync_line(summary, settings, full=full))
+            warning = behind_warning(summary)
+            if warning:
+                progress.console.print(warning)
+    console.print(f"synced {len(summaries)} group(s) to {online_description(settings)}")
     if not summaries:
         console.print("[yellow]no online feature groups[/yellow] (set `online: true` in a group's contract)")
 
@@ -304,93 +208,11 @@ def training_set(
         keys.setdefault(group, {})[entity_column] = spine_column
     source: object = pq.read_table(spine) if spine.endswith(".parquet") else spine
     names = [name.strip() for name in features.split(",") if name.strip()]
-    with FeatureStore.from_settings(_settings(project_dir)) as store:
+    with FeatureStore.from_settings(settings_of(project_dir)) as store:
         table = store.get_training_set(source, names, spine_time=spine_time, keys=keys, inclusive=not strict)
     if out is not None:
         pq.write_table(table, out)
-    # A few rows spread over the whole set (its first rows often predate any feature history), one per
-    # column of the display: training sets are wider than a terminal.
-    count = min(max(limit, 0), table.num_rows)
-    picked = sorted({index * (table.num_rows - 1) // max(count - 1, 1) for index in range(count)})
-    shown = Table(
-        title=f"{table.num_rows:,} rows, {table.num_columns} columns" + (f", written to {out}" if out else "")
-    )
-    shown.add_column("column", no_wrap=True)
-    for index in picked:
-        shown.add_column(f"row {index + 1:,}", overflow="fold")
-    rows = table.take(picked).to_pylist()
-    for name in table.column_names:
-        shown.add_row(name, *(_format_cell(row[name]) for row in rows))
-    console.print(shown)
-
-
-def _online_description(settings: Settings) -> str:
-    online = settings.online
-    if online.backend == "sqlite":
-        return f"sqlite {online.sqlite_path}"
-    where = online.dynamodb_endpoint_url or online.dynamodb_region or "default region"
-    return f"DynamoDB {where} (tables {online.dynamodb_table_prefix}*)"
-
-
-online_app = typer.Typer(help="Inspect and manage the online store.", no_args_is_help=True)
-app.add_typer(online_app, name="online")
-
-
-@online_app.command("get")
-def online_get(
-    group: Annotated[str, typer.Argument(help="Feature group name.")],
-    key: Annotated[list[str], typer.Argument(help="Entity key values, in the order of the group's entity columns.")],
-    now: Annotated[
-        str | None,
-        typer.Option(
-            "--now",
-            help="Judge expiry (TTL) as of this time (ISO format, UTC unless it has an offset) instead of now, "
-            "e.g. for past demo data synced with the same `sync --now`.",
-        ),
-    ] = None,
-    project_dir: ProjectDir = None,
-) -> None:
-    """Print one entity's online values (e.g. `featurestore online get user_engagement 42`)."""
-    from featurestore.store import FeatureStore
-
-    settings = _settings(project_dir)
-    at = _parse_utc(now, "--now") if now is not None else None
-    with FeatureStore.from_settings(settings, now=(lambda: at) if at is not None else None) as store:
-        spec = store.catalog.get(group)
-        if len(key) != len(spec.entity):
-            raise typer.BadParameter(
-                f"'{group}' is keyed by {', '.join(spec.entity)}: {len(spec.entity)} value(s), got {len(key)}",
-                param_hint="KEY",
-            )
-        row = dict(zip(spec.entity, key, strict=True))
-        result = store.get_online_features([f"{group}:{name}" for name in spec.feature_names], [row])
-    table = Table(title=f"{group} " + ", ".join(f"{k}={v}" for k, v in row.items()) + " (online)")
-    table.add_column("feature", style="bold", no_wrap=True)
-    table.add_column("value", justify="right")
-    table.add_column("status")
-    for name, value, status in zip(spec.feature_names, result.values[0], result.statuses[0], strict=True):
-        table.add_row(name, _format_cell(value), str(status))
-    console.print(table)
-
-
-@online_app.command("drop")
-def online_drop(
-    group: Annotated[str, typer.Argument(help="Feature group whose online values to delete.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-    project_dir: ProjectDir = None,
-) -> None:
-    """Delete a group's online table (values and sync marker); the next sync of an online group reloads it."""
-    from featurestore.online.base import open_online_store
-
-    settings = _settings(project_dir)
-    if not yes:
-        typer.confirm(f"Delete the online values of '{group}' from {_online_description(settings)}?", abort=True)
-    store = open_online_store(settings.online)
-    try:
-        dropped = store.drop(group)
-    finally:
-        store.close()
-    console.print(f"[green]dropped[/green] {group}" if dropped else f"{group} had no online table; nothing to drop")
+    console.print(training_set_table(table, limit, out))
 
 
 @app.command()
@@ -402,94 +224,8 @@ def serve(
     """Serve online lookups over HTTP (POST /online-features; OpenAPI at /docs)."""
     import uvicorn
 
-    from featurestore.http.api import create_app
+    from featurestore.http import create_app
     from featurestore.store import FeatureStore
 
-    with FeatureStore.from_settings(_settings(project_dir)) as store:
+    with FeatureStore.from_settings(settings_of(project_dir)) as store:
         uvicorn.run(create_app(store), host=host, port=port)
-
-
-athena_app = typer.Typer(help="Set-up and reports for a real AWS account (never run by the tests against AWS).")
-app.add_typer(athena_app, name="athena")
-
-
-@athena_app.command("load-raw")
-def athena_load_raw(
-    s3_uri: Annotated[str, typer.Option("--s3-uri", help="Where to put the raw tables, e.g. s3://bucket/raw/.")],
-    data: Annotated[Path, typer.Option(help="Raw Parquet folders (from `featurestore demo-data`).")] = Path("data/raw"),
-    database: Annotated[
-        str, typer.Option(envvar="FEATURESTORE_RAW_SCHEMA", help="Glue database for the raw tables.")
-    ] = "news_raw",
-    project_dir: ProjectDir = None,
-) -> None:
-    """Upload the raw tables to S3 and declare them in Glue, typed as the dbt sources say."""
-    import boto3
-
-    from featurestore.aws.raw_data import load_raw_tables, raw_tables_from_manifest
-    from featurestore.core.manifest import load_manifest
-
-    tables = raw_tables_from_manifest(load_manifest(_settings(project_dir).manifest_path))
-    session = boto3.Session()
-    with console.status(f"uploading {data} to {s3_uri} and declaring {database} in Glue"):
-        summary = load_raw_tables(data, s3_uri, database, tables, s3=session.client("s3"), glue=session.client("glue"))
-    console.print(
-        f"[green]loaded[/green] {summary.tables} tables, {summary.files} files ({summary.bytes / 1e6:.1f} MB), "
-        f"{summary.partitions} partitions into {database}"
-    )
-
-
-@athena_app.command("bytes-scanned")
-def athena_bytes_scanned(
-    run_results: Annotated[Path, typer.Option(help="dbt's run results.")] = Path("target/run_results.json"),
-) -> None:
-    """Show the data each model scanned in the last dbt invocation on Athena (what Athena bills)."""
-    from featurestore.aws.raw_data import bytes_scanned
-
-    rows = bytes_scanned(run_results)
-    table = Table(title=f"data scanned per node ({run_results})")
-    table.add_column("node", overflow="fold")
-    table.add_column("status")
-    table.add_column("scanned", justify="right")
-    for row in rows:
-        table.add_row(row.node, row.status, "?" if row.bytes is None else f"{row.bytes / 1e6:,.1f} MB")
-    console.print(table)
-    total = sum(row.bytes or 0 for row in rows)
-    console.print(f"total: {total / 1e6:,.1f} MB scanned")
-
-
-def _parse_time(text: str, option: str) -> dt.datetime:
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO date or time like 2026-10-01", param_hint=option) from None
-
-
-def _parse_utc(text: str, option: str) -> dt.datetime:
-    """A time option as naive UTC, the form of every time the store keeps (an offset is converted)."""
-    return naive_utc(_parse_time(text, option))
-
-
-def _format_cell(value: object) -> str:
-    if value is None:
-        return "∅"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
-
-
-def main() -> None:
-    try:
-        app(standalone_mode=False)
-    except FeatureStoreError as error:
-        error_console.print(f"[red]error:[/red] {error}")
-        raise SystemExit(1) from None
-    except typer.Exit as exit_:
-        raise SystemExit(exit_.exit_code) from None
-    except typer.Abort:
-        error_console.print("aborted")
-        raise SystemExit(130) from None
-    except click.ClickException as error:
-        error.show()
-        raise SystemExit(error.exit_code) from None

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from featurestore.core.errors import ContractError
+from featurestore.core.errors import ContractError, UnknownFeatureError
 
 CONTRACT_KEY = "feature_group"
 _ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags"})
@@ -33,6 +33,28 @@ _TTL_PATTERN = re.compile(r"^(?P<amount>[1-9][0-9]*)(?P<unit>[smhdw])$")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 BOOKKEEPING_COLUMNS = frozenset({"computed_at"})
 _TIMESTAMP_TYPES = ("timestamp", "timestamp(3)", "timestamp(6)", "datetime")
+
+
+FEATURE_SEPARATOR = ":"
+
+
+@dataclass(frozen=True)
+class FeatureRef:
+    """A feature named `group:feature`, as the online lookups and the training sets take them."""
+
+    group: str
+    feature: str
+
+    def __str__(self) -> str:
+        return f"{self.group}{FEATURE_SEPARATOR}{self.feature}"
+
+    @classmethod
+    def parse(cls, reference: str) -> FeatureRef:
+        group, separator, feature = reference.partition(FEATURE_SEPARATOR)
+        group, feature = group.strip(), feature.strip()
+        if not separator or not group or not feature or FEATURE_SEPARATOR in feature:
+            raise UnknownFeatureError(reference, "not of the form <group>:<feature>, e.g. user_engagement:clicks_7d")
+        return cls(group, feature)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,26 @@ class SyncGaveUpError(OnlineStoreError):
         )
 
 
+class LeaseLostError(OnlineStoreError):
+    """Another sync took the group's lease (this one stalled past it); stop writing."""
+
+
+class BackfillError(FeatureStoreError):
+    """A backfill could not be planned or a chunk failed."""
+
+
+class AthenaSetupError(FeatureStoreError):
+    """Raw data cannot be loaded into S3 and Glue, or a report cannot be read."""
+
+
+class S3LocationError(FeatureStoreError):
+    """A value that should be an S3 location (s3://bucket/prefix) is not one."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        super().__init__(f"{uri!r} is not an S3 location like s3://my-bucket/raw/")
+
+
 class FeatureGroupNotOnlineError(FeatureStoreError):
     """An online operation on a group whose contract says `online: false`."""
 

@@ -7,8 +7,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from featurestore.core.contract import FeatureGroup, contract_of, parse_feature_group
-from featurestore.core.errors import ContractError, ContractErrors, ManifestError, UnknownFeatureGroupError
+from featurestore.core.contract import FeatureGroup, FeatureRef, contract_of, parse_feature_group
+from featurestore.core.errors import (
+    ContractError,
+    ContractErrors,
+    ManifestError,
+    UnknownFeatureError,
+    UnknownFeatureGroupError,
+)
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
@@ -66,3 +72,12 @@ class FeatureGroupCatalog:
             return self._groups[name]
         except KeyError:
             raise UnknownFeatureGroupError(name, self.names()) from None
+
+    def resolve(self, ref: FeatureRef) -> FeatureGroup:
+        """The group of `ref`, checked to declare its feature."""
+        group = self.get(ref.group)
+        if ref.feature not in group.feature_names:
+            raise UnknownFeatureError(
+                str(ref), f"group '{group.name}' has no such feature; its features: {', '.join(group.feature_names)}"
+            )
+        return group

@@ -17,6 +17,16 @@ from featurestore.core.errors import SettingsError
 DEFAULT_DUCKDB_PATH = "target/featurestore.duckdb"
 DEFAULT_SQLITE_PATH = "target/online.sqlite"
 ONLINE_BACKENDS = ("sqlite", "dynamodb")
+# How the DynamoDB store writes (docs/online_store.md): full loads batched and changes conditional, every
+# record a conditional PutItem, or BatchWriteItem under a lease.
+DYNAMODB_WRITE_MODES = ("auto", "conditional", "batch")
+
+
+def check_write_mode(mode: str, name: str = "FEATURESTORE_DYNAMODB_WRITE_MODE") -> str:
+    """`mode` if it is a DynamoDB write mode; SettingsError naming `name` (the variable or argument) if not."""
+    if mode not in DYNAMODB_WRITE_MODES:
+        raise SettingsError(name, f"{mode!r} is not one of {', '.join(DYNAMODB_WRITE_MODES)}")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,7 @@ class OnlineSettings:
             raise SettingsError(
                 "FEATURESTORE_ONLINE_BACKEND", f"{self.backend!r} is not one of {', '.join(ONLINE_BACKENDS)}"
             )
-        if self.dynamodb_write_mode not in ("auto", "conditional", "batch"):
-            raise SettingsError(
-                "FEATURESTORE_DYNAMODB_WRITE_MODE", f"{self.dynamodb_write_mode!r} is not auto, conditional or batch"
-            )
+        check_write_mode(self.dynamodb_write_mode)
         if self.dynamodb_lease_seconds < 5:
             raise SettingsError("FEATURESTORE_DYNAMODB_LEASE_SECONDS", "must be at least 5")
         if self.write_concurrency < 1:

@@ -13,11 +13,12 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from featurestore.core.errors import OnlineStoreError
+from featurestore.core.timestamps import naive_utc
 
 
 class Kind(Enum):
@@ -60,10 +61,6 @@ def value_type(data_type: str) -> ValueType:
             "or an array of them"
         )
     return ValueType(kind)
-
-
-def naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 # --- JSON (sqlite values and the change digest) ---

@@ -15,13 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from featurestore.core.errors import FeatureStoreError
+from featurestore.core.errors import BackfillError
+from featurestore.core.timestamps import naive_utc
 
 MAX_CHUNK_DAYS = 100  # Athena writes at most 100 partitions per statement; groups are partitioned by day.
-
-
-class BackfillError(FeatureStoreError):
-    """A backfill could not be planned or a chunk failed."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class BackfillPlan:
 
 def plan_backfill(group: str, start: dt.datetime, end: dt.datetime, chunk_days: int) -> BackfillPlan:
     """Validate a backfill request; times are UTC (naive or aware)."""
-    start, end = _naive_utc(start), _naive_utc(end)
+    start, end = naive_utc(start), naive_utc(end)
     if start >= end:
         raise BackfillError(f"--start ({start.isoformat()}) must be before --end ({end.isoformat()})")
     if not 1 <= chunk_days <= MAX_CHUNK_DAYS:
@@ -71,10 +68,6 @@ def plan_backfill(group: str, start: dt.datetime, end: dt.datetime, chunk_days: 
             f"per statement), got {chunk_days}"
         )
     return BackfillPlan(group=group, start=start, end=end, chunk_days=chunk_days)
-
-
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 class BackfillState:

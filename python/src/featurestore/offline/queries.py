@@ -1,4 +1,6 @@
-"""SQL that the sync runs on the offline store; the same text on DuckDB and Athena (Trino)."""
+"""SQL that the offline engines run for the sync and `featurestore show`; the same text on DuckDB and Athena
+(Trino). `rows_valid_at_sql` is the one builder of "each entity's row valid at T" in Python (the dbt
+macros point_in_time_join and its helpers are the SQL side's)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,36 @@ from datetime import datetime
 import pyarrow as pa
 
 from featurestore.core.contract import FeatureGroup
-from featurestore.core.keys import decode_key, encode_key
-from featurestore.core.value_codec import naive_utc
+from featurestore.core.errors import EntityKeyError
+from featurestore.core.keys import coerce_key_part, decode_key, encode_key
+from featurestore.core.timestamps import naive_utc, sql_timestamp
 
 COMPUTED_AT = "computed_at"
 
 
-def _literal(value: datetime) -> str:
-    return f"timestamp '{value.isoformat(sep=' ', timespec='microseconds')}'"
+def rows_valid_at_sql(
+    columns: Sequence[str],
+    entity: Sequence[str],
+    event_time: str,
+    source: str,
+    conditions: Sequence[str],
+    *,
+    alias: str = "",
+    having: str = "",
+) -> str:
+    """Each entity's row valid at a time T: its latest row by `event_time` among the rows of `source` that
+    meet `conditions`, which hold `event_time <= T` (as a literal, so Athena prunes partitions after T).
+    `alias`: the name `source` gives the relation (columns are qualified by it inside); `having`: a
+    condition on the chosen rows."""
+    prefix = f"{alias}." if alias else ""
+    selected = ", ".join(columns)
+    ranked = ", ".join(f"{prefix}{column}" for column in columns)
+    partition = ", ".join(f"{prefix}{column}" for column in entity)
+    return (
+        f"select {selected} from (select {ranked}, row_number() over (partition by {partition} "
+        f"order by {prefix}{event_time} desc) as row_rank from {source} where {' and '.join(conditions)}) "
+        f"as ranked where row_rank = 1" + (f" and {having}" if having else "")
+    )
 
 
 def latest_changed_rows_sql(
@@ -46,30 +70,55 @@ def latest_changed_rows_sql(
     event_time = group.event_time
     columns = [*entity, event_time, *group.feature_names, COMPUTED_AT]
     relation = group.relation_name
-    up_to_now = f"{event_time} <= {_literal(now)}"
+    up_to_now = f"{event_time} <= {sql_timestamp(now)}"
     if since is None:
-        selected = ", ".join(columns)
-        partition = ", ".join(entity)
-        return (
-            f"select {selected} from (select {selected}, row_number() over (partition by {partition} "
-            f"order by {event_time} desc) as row_rank from {relation} where {up_to_now}) as ranked "
-            "where row_rank = 1"
-        )
-    changed = f"{COMPUTED_AT} > {_literal(since)}"
+        return rows_valid_at_sql(columns, entity, event_time, relation, [up_to_now])
+    changed = f"{COMPUTED_AT} > {sql_timestamp(since)}"
     if valid_after is not None and valid_after < now:
-        changed = f"({changed} or {event_time} > {_literal(valid_after)})"
-    qualified = ", ".join(f"rows.{column}" for column in columns)
-    partition = ", ".join(f"rows.{column}" for column in entity)
+        changed = f"({changed} or {event_time} > {sql_timestamp(valid_after)})"
     join = " and ".join(f"rows.{column} = changed.{column}" for column in entity)
     return (
         f"with changed as (select {', '.join(entity)}, min({event_time}) as changed_from from {relation} "
-        f"where {up_to_now} and {changed} group by {', '.join(entity)}), "
-        f"ranked as (select {qualified}, row_number() over (partition by {partition} "
-        f"order by rows.{event_time} desc) as row_rank from {relation} as rows "
-        f"inner join changed on {join} where rows.{event_time} >= changed.changed_from "
-        f"and rows.{up_to_now}) "
-        f"select {', '.join(columns)} from ranked where row_rank = 1 and {changed}"
+        f"where {up_to_now} and {changed} group by {', '.join(entity)}) "
+        + rows_valid_at_sql(
+            columns,
+            entity,
+            event_time,
+            f"{relation} as rows inner join changed on {join}",
+            [f"rows.{event_time} >= changed.changed_from", f"rows.{up_to_now}"],
+            alias="rows",
+            having=changed,
+        )
     )
+
+
+def preview_sql(
+    group: FeatureGroup, limit: int, as_of: datetime | None = None, key: Sequence[object] | None = None
+) -> str:
+    """`featurestore show`: rows of a group, newest first; with `as_of`, each entity's row valid then (the
+    row a sync with that `now` puts online); with `key` (values in the group's entity order, text accepted
+    for integers), only that entity's rows."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    entity = list(group.entity)
+    columns = [*entity, group.event_time, *group.feature_names]
+    conditions = []
+    if key is not None:
+        if len(key) != len(entity):
+            raise EntityKeyError(
+                f"feature group '{group.name}' is keyed by {', '.join(entity)}: {len(entity)} value(s), got {len(key)}"
+            )
+        types = group.entity_types or ("",) * len(entity)
+        for column, data_type, value in zip(entity, types, key, strict=True):
+            part = coerce_key_part(value, data_type, group=group.name, column=column)
+            conditions.append(f"{column} = {_value_literal(part)}")
+    if as_of is not None:
+        conditions.append(f"{group.event_time} <= {sql_timestamp(as_of)}")
+        rows = rows_valid_at_sql(columns, entity, group.event_time, group.relation_name, conditions)
+    else:
+        where = f" where {' and '.join(conditions)}" if conditions else ""
+        rows = f"select {', '.join(columns)} from {group.relation_name}{where}"
+    return f"{rows} order by {group.event_time} desc, {', '.join(entity)} limit {int(limit)}"
 
 
 def _value_literal(value: object) -> str:
@@ -93,14 +142,14 @@ def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object]
     entity = list(group.entity)
     event_time = group.event_time
     values = ", ".join(
-        "(" + ", ".join([*(_value_literal(part) for part in key), _literal(at)]) + ")" for key, at in rows
+        "(" + ", ".join([*(_value_literal(part) for part in key), sql_timestamp(at)]) + ")" for key, at in rows
     )
     times = [at for _, at in rows]
     join = " and ".join(f"rows.{column} = wanted.{column}" for column in [*entity, event_time])
     return (
         f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {group.relation_name} "
         f"as rows inner join (values {values}) as wanted ({', '.join([*entity, event_time])}) on {join} "
-        f"where rows.{event_time} >= {_literal(min(times))} and rows.{event_time} <= {_literal(max(times))}"
+        f"where rows.{event_time} >= {sql_timestamp(min(times))} and rows.{event_time} <= {sql_timestamp(max(times))}"
     )
 
 

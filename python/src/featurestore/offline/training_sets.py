@@ -1,9 +1,10 @@
-"""Training sets from Python: a spine (labels with a timestamp) joined point-in-time to feature groups.
+"""Training sets from Python, the engine-neutral part: the request, the spine, and the macro call.
 
-The join is the dbt macro `point_in_time_join` itself, compiled in-process by dbt (see dbt_compiler.py), so a
-notebook gets exactly what a training-set model in the dbt project gets. Locally the spine is registered in an
-in-memory DuckDB that attaches the offline store read-only; on Athena it is uploaded as Parquet behind a
-temporary table (athena_training_sets.py).
+The join is the dbt macro `point_in_time_join` itself, compiled in-process by dbt (see core/dbt_compiler.py), so
+a notebook gets exactly what a training-set model in the dbt project gets. Each engine runs it its own way:
+locally the spine is registered in an in-memory DuckDB that attaches the offline store read-only
+(offline/duckdb/training_sets.py); on Athena it is uploaded as Parquet behind a temporary table
+(offline/athena/training_sets.py).
 """
 
 from __future__ import annotations
@@ -12,27 +13,17 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from featurestore.core.dbt_compiler import DbtCompiler
-from featurestore.core.errors import OfflineStoreError, TrainingSetError
+from featurestore.core.contract import FeatureRef
+from featurestore.core.errors import TrainingSetError
 from featurestore.core.manifest import FeatureGroupCatalog
 
-FEATURE_SEPARATOR = ":"
 # Added to the spine to give the result back in the spine's order, then dropped.
 SPINE_ROW_COLUMN = "featurestore_spine_row"
-SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, or the name of a table
-
-
-class TrainingSetSource(Protocol):
-    """An offline store that builds training sets (LocalTrainingSets, AthenaTrainingSets)."""
-
-    def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table: ...
 
 
 @dataclass(frozen=True)
@@ -52,19 +43,11 @@ class TrainingSetRequest:
             raise TrainingSetError("features must be a non-empty list of 'group:feature' names")
         wanted: dict[str, list[str]] = {}
         for name in self.features:
-            group_name, separator, feature = name.partition(FEATURE_SEPARATOR)
-            if not separator or not group_name or not feature:
-                raise TrainingSetError(
-                    f"feature {name!r} must be written 'group:feature', e.g. 'user_engagement:clicks_7d'"
-                )
-            group = catalog.get(group_name)
-            if feature not in group.feature_names:
-                raise TrainingSetError(
-                    f"'{feature}' is not a feature of '{group_name}'; its features: {', '.join(group.feature_names)}"
-                )
-            if feature in wanted.setdefault(group_name, []):
+            ref = FeatureRef.parse(name)
+            catalog.resolve(ref)
+            if ref.feature in wanted.setdefault(ref.group, []):
                 raise TrainingSetError(f"feature {name!r} is requested twice")
-            wanted[group_name].append(feature)
+            wanted[ref.group].append(ref.feature)
         for option, mapping in (("keys", self.keys), ("ttl", self.ttl)):
             for group_name in mapping:
                 if group_name not in wanted:
@@ -141,61 +124,3 @@ def time_bounds_of(table: pa.Table, spine_time: str) -> tuple[datetime, datetime
     bounds = pc.min_max(table[spine_time])
     low, high = bounds["min"].as_py(), bounds["max"].as_py()
     return None if low is None else (low, high)
-
-
-def database_of(relation_name: str) -> str:
-    """The database (catalog) part of a rendered relation name such as "featurestore"."main_features"."x"."""
-    return relation_name.split(".")[0].strip('"')
-
-
-class LocalTrainingSets:
-    """Training sets from the local offline store (the DuckDB file of the `local` dbt target)."""
-
-    def __init__(self, duckdb_path: Path, compiler: DbtCompiler, catalog: FeatureGroupCatalog) -> None:
-        self.duckdb_path = duckdb_path
-        self.compiler = compiler
-        self.catalog = catalog
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        if not self.duckdb_path.is_file():
-            raise OfflineStoreError(
-                f"no DuckDB offline store at {self.duckdb_path}; run `dbt build --target local` (or `make demo`) first"
-            )
-        connection = duckdb.connect()
-        databases = {database_of(group.relation_name) for group in self.catalog}
-        for database in sorted(databases):
-            # The compiled SQL names relations by the file's database name; attach it under that name.
-            connection.execute(f"attach '{self.duckdb_path}' as \"{database}\" (read_only)")
-        if len(databases) == 1:  # so that a spine named `schema.table` resolves as it does in the dbt project
-            connection.execute(f'use "{databases.pop()}"')
-        return connection
-
-    def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
-        connection = self._connect()
-        try:
-            if isinstance(spine, str):
-                try:
-                    relation = connection.sql(f"select * from {spine}")
-                except duckdb.Error as error:
-                    raise TrainingSetError(f"cannot read the spine table {spine!r}: {error}") from error
-                table = relation.to_arrow_table()
-            else:
-                table = spine
-            table = spine_table(table, request.spine_time)
-            connection.register("featurestore_spine", table)
-            sql = self.compiler.compile(
-                point_in_time_call(
-                    request,
-                    self.catalog,
-                    "featurestore_spine",
-                    table.column_names,
-                    time_bounds_of(table, request.spine_time),
-                )
-            )
-            try:
-                result = connection.sql(f"select * from ({sql}) order by {SPINE_ROW_COLUMN}").to_arrow_table()
-            except duckdb.Error as error:
-                raise TrainingSetError(f"the training-set query failed: {error}") from error
-        finally:
-            connection.close()
-        return result.drop_columns([SPINE_ROW_COLUMN])

@@ -12,27 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from featurestore.core.contract import FeatureGroup
-from featurestore.core.settings import OnlineSettings
+from featurestore.core.timestamps import EPOCH, to_micros
 from featurestore.core.value_codec import ValueType, digest, to_json, value_type
 
-EPOCH = datetime(1970, 1, 1)
 # Attribute names of an item's bookkeeping; features may not use them.
 RESERVED_NAMES = frozenset({"_key", "_event_time", "_computed_at", "_digest", "_expires_at"})
-
-
-def to_micros(value: datetime) -> int:
-    return (value - EPOCH) // _MICROSECOND
-
-
-def from_micros(value: int) -> datetime:
-    return EPOCH + value * _MICROSECOND
-
-
-_MICROSECOND = datetime(1970, 1, 1, 0, 0, 0, 1) - EPOCH
 
 
 @dataclass(frozen=True)
@@ -219,18 +207,3 @@ class GroupCodec:
             values=values,
             digest=digest(json_values),
         )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def open_online_store(settings: OnlineSettings) -> OnlineStore:
-    """The backend the settings name, opened (the DynamoDB client is built here, tables on first sync)."""
-    if settings.backend == "dynamodb":
-        from featurestore.online.dynamodb.store import DynamoDBOnlineStore
-
-        return DynamoDBOnlineStore.from_settings(settings)
-    from featurestore.online.sqlite import SqliteOnlineStore
-
-    return SqliteOnlineStore(settings.sqlite_path)

@@ -11,34 +11,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from featurestore.core.contract import FeatureGroup
+from featurestore.core.contract import FeatureGroup, FeatureRef
 from featurestore.core.errors import EntityKeyError, FeatureGroupNotOnlineError, UnknownFeatureError
 from featurestore.core.keys import key_of
 from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.core.timestamps import naive_utc
 from featurestore.online.base import OnlineStore, StoredRow
-from featurestore.core.value_codec import naive_utc
 
 
 class ValueStatus(StrEnum):
     PRESENT = "PRESENT"
     NOT_FOUND = "NOT_FOUND"
     EXPIRED = "EXPIRED"
-
-
-@dataclass(frozen=True)
-class FeatureRef:
-    group: str
-    feature: str
-
-    def __str__(self) -> str:
-        return f"{self.group}:{self.feature}"
-
-    @classmethod
-    def parse(cls, reference: str) -> FeatureRef:
-        group, sep, feature = reference.partition(":")
-        if not sep or not group or not feature or ":" in feature:
-            raise UnknownFeatureError(reference, "not of the form <group>:<feature>, e.g. user_engagement:clicks_7d")
-        return cls(group.strip(), feature.strip())
 
 
 @dataclass(frozen=True)
@@ -86,13 +70,9 @@ def plan_lookup(
         raise UnknownFeatureError("", "no features requested")
     by_group: dict[str, list[str]] = {}
     for ref in refs:
-        group = catalog.get(ref.group)
+        group = catalog.resolve(ref)
         if not group.online:
             raise FeatureGroupNotOnlineError(group.name)
-        if ref.feature not in group.feature_names:
-            raise UnknownFeatureError(
-                str(ref), f"group '{group.name}' has no such feature; its features: {', '.join(group.feature_names)}"
-            )
         names = by_group.setdefault(group.name, [])
         if ref.feature not in names:
             names.append(ref.feature)

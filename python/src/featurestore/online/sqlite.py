@@ -20,6 +20,8 @@ from pathlib import Path
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OnlineStoreError
+from featurestore.core.timestamps import from_micros, to_micros
+from featurestore.core.value_codec import from_json, to_json
 from featurestore.online.base import (
     GroupCodec,
     OnlineRecord,
@@ -29,11 +31,8 @@ from featurestore.online.base import (
     SyncMarker,
     Unbacked,
     WriteStats,
-    from_micros,
-    to_micros,
     unbacked_candidates,
 )
-from featurestore.core.value_codec import from_json, to_json
 
 _CHUNK = 5000
 

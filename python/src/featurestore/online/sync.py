@@ -10,7 +10,7 @@ Per online group:
    `now` (valid_until); none: a full load, each entity's row valid at `now`;
 2. read from the offline store the row valid at `now` of each entity whose valid row changed since: it
    was computed after the marker (minus the overlap), or its event time lies in (valid_until, now], a
-   pre-computed row that has just become valid (offline_queries.latest_changed_rows_sql);
+   pre-computed row that has just become valid (offline.queries.latest_changed_rows_sql);
 3. write them newest-wins (a stale or identical record is skipped), waiting for every write to be
    confirmed; a `full` sync also gets from the store the stored values it left in place that differ from
    what it read (entities it read no row for, stored values newer than the row read), asks the offline
@@ -46,21 +46,10 @@ from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import FeatureGroupNotOnlineError, OfflineStoreError
 from featurestore.core.keys import encode_key
 from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.core.timestamps import from_micros, naive_utc, utc_now
+from featurestore.offline.base import OfflineReader
 from featurestore.offline.queries import COMPUTED_AT
-from featurestore.online.base import GroupCodec, OnlineRecord, OnlineStore, SyncMarker, from_micros, utc_now
-from featurestore.core.value_codec import naive_utc
-
-
-class OfflineReader(Protocol):
-    def latest_changed_rows(
-        self, group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
-    ) -> pa.Table:
-        """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
-        ...
-
-    def existing_rows(self, group: FeatureGroup, rows: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
-        """The (encoded key, event time) pairs among `rows` that exist offline."""
-        ...
+from featurestore.online.base import GroupCodec, OnlineRecord, OnlineStore, SyncMarker
 
 
 class SyncProgress(Protocol):

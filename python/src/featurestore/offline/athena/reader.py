@@ -11,13 +11,13 @@ import pyarrow as pa
 from featurestore.aws.athena_queries import AthenaQueryRunner
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OfflineStoreError
-from featurestore.offline.queries import COMPUTED_AT, latest_changed_rows_sql, rows_that_exist
 from featurestore.core.settings import AthenaSettings
+from featurestore.offline.queries import COMPUTED_AT, latest_changed_rows_sql, preview_sql, rows_that_exist
 
 
 class AthenaOfflineStore:
     """The sync's reader on Athena: its query runs as an UNLOAD to Parquet, whose files are read in bulk
-    (athena_queries.AthenaQueryRunner.unload), so a full load of many millions of entities is not fetched row
+    (aws.athena_queries.AthenaQueryRunner.unload), so a full load of many millions of entities is not fetched row
     by row through GetQueryResults. `session` and `poll_interval` as for AthenaQueryRunner."""
 
     def __init__(self, location: AthenaSettings, session: Any = None, *, poll_interval: float = 1.0) -> None:
@@ -26,7 +26,7 @@ class AthenaOfflineStore:
     def latest_changed_rows(
         self, group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
     ) -> pa.Table:
-        """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql): the entity
+        """Each changed entity's row valid at `now` (see offline.queries.latest_changed_rows_sql): the entity
         columns, the event time, the features and computed_at, in that order."""
         names = [*group.entity, group.event_time, *group.feature_names, COMPUTED_AT]
         what = f"reading feature group '{group.name}' ({group.relation_name})"
@@ -47,3 +47,10 @@ class AthenaOfflineStore:
         unloaded)."""
         what = f"checking rows of feature group '{group.name}' ({group.relation_name})"
         return rows_that_exist(group, rows, lambda sql: self.queries.fetch(sql, what=what))
+
+    def preview(
+        self, group: FeatureGroup, limit: int = 5, as_of: datetime | None = None, key: Sequence[object] | None = None
+    ) -> pa.Table:
+        """Rows of a group for `featurestore show` (see offline.queries.preview_sql); a few rows: fetched."""
+        what = f"reading feature group '{group.name}' ({group.relation_name})"
+        return self.queries.fetch(preview_sql(group, limit, as_of, key), what=what)

@@ -1,5 +1,5 @@
 """Training sets on Athena: the spine goes to S3 as Parquet behind a temporary Glue table, and the compiled
-point_in_time_join runs as an UNLOAD to Parquet read back in bulk (athena_queries.AthenaQueryRunner.unload).
+point_in_time_join runs as an UNLOAD to Parquet read back in bulk (aws.athena_queries.AthenaQueryRunner.unload).
 The temporary table, the spine's objects and the UNLOAD output are removed whatever happens.
 """
 
@@ -14,15 +14,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from featurestore.aws.raw_data import RawTable, glue_table_input
-from featurestore.aws.athena_queries import AthenaQueryRunner, delete_prefix, split_s3_uri
+from featurestore.aws.athena_queries import AthenaQueryRunner
+from featurestore.aws.glue import RawTable, glue_table_input, glue_type
+from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import OfflineStoreError, TrainingSetError
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import AthenaSettings
+from featurestore.offline.base import SpineInput
 from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
-    SpineInput,
     TrainingSetRequest,
     point_in_time_call,
     spine_table,
@@ -30,32 +31,6 @@ from featurestore.offline.training_sets import (
 )
 
 SPINE_TABLE_PREFIX = "featurestore_spine_"
-
-
-def glue_type(column: str, data_type: pa.DataType) -> str:
-    """The Glue/Hive type that Athena reads a Parquet column of `data_type` as."""
-    simple = {
-        pa.int8(): "tinyint",
-        pa.int16(): "smallint",
-        pa.int32(): "int",
-        pa.int64(): "bigint",
-        pa.float32(): "float",
-        pa.float64(): "double",
-        pa.bool_(): "boolean",
-        pa.string(): "string",
-        pa.large_string(): "string",
-        pa.date32(): "date",
-    }
-    if data_type in simple:
-        return simple[data_type]
-    if pa.types.is_timestamp(data_type):
-        return "timestamp"
-    if pa.types.is_decimal(data_type):
-        return f"decimal({data_type.precision},{data_type.scale})"
-    raise TrainingSetError(
-        f"spine column '{column}' has type {data_type}, which the Athena path does not upload; "
-        "cast it to an integer, double, boolean, string, date, timestamp or decimal column"
-    )
 
 
 class AthenaTrainingSets:

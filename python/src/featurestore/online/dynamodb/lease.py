@@ -19,14 +19,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from featurestore.core.errors import OnlineStoreError, SyncGaveUpError
+from featurestore.core.errors import LeaseLostError, OnlineStoreError, SyncGaveUpError
 from featurestore.core.retry import Backoff, call_with_retries
 
 log = logging.getLogger(__name__)
-
-
-class LeaseLostError(OnlineStoreError):
-    """Another sync took the group's lease (this one stalled past it); stop writing."""
 
 
 class GroupLease:

@@ -52,8 +52,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestore.core.contract import FeatureGroup
-from featurestore.online.dynamodb.lease import GroupLease
 from featurestore.core.errors import OnlineStoreError, SyncGaveUpError
+from featurestore.core.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff, call_with_retries
+from featurestore.core.settings import OnlineSettings, check_write_mode
+from featurestore.core.timestamps import from_micros, to_micros
+from featurestore.core.value_codec import from_dynamodb, to_dynamodb
 from featurestore.online.base import (
     GroupCodec,
     OnlineRecord,
@@ -63,14 +66,10 @@ from featurestore.online.base import (
     SyncMarker,
     Unbacked,
     WriteStats,
-    from_micros,
     is_newer,
-    to_micros,
     unbacked_candidates,
 )
-from featurestore.core.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff, call_with_retries
-from featurestore.core.settings import OnlineSettings
-from featurestore.core.value_codec import from_dynamodb, to_dynamodb
+from featurestore.online.dynamodb.lease import GroupLease
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,6 @@ MARKERS_SUFFIX = "__sync_markers"
 NEWEST_WINS = "attribute_not_exists(#k) OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
-WRITE_MODES = ("auto", "conditional", "batch")
 _TASK_SIZE = 50
 
 
@@ -101,8 +99,7 @@ class DynamoDBOnlineStore:
         write_mode: str = "auto",
         lease_seconds: float = 30.0,
     ) -> None:
-        if write_mode not in WRITE_MODES:
-            raise OnlineStoreError(f"write mode {write_mode!r} is not one of {', '.join(WRITE_MODES)}")
+        check_write_mode(write_mode, "write_mode")
         self.client = client
         self.table_prefix = table_prefix
         self.write_concurrency = write_concurrency
