@@ -46,8 +46,9 @@ from botocore.config import Config
 from featurestore.core.contract import Feature, FeatureGroup, parse_ttl
 from featurestore.core.keys import encode_key
 from featurestore.core.manifest import FeatureGroupCatalog
-from featurestore.offline.duckdb.reader import DuckDBOfflineStore
-from featurestore.online.dynamodb.store import KEY, DynamoDBOnlineStore
+from featurestore.offline.duckdb import DuckDBOfflineStore
+from featurestore.online.dynamodb import DynamoDBOnlineStore
+from featurestore.online.dynamodb.codec import KEY
 from featurestore.online.sqlite import SqliteOnlineStore
 from featurestore.online.sync import records_from_rows, sync_group
 from featurestore.store import FeatureStore

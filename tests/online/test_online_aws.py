@@ -21,7 +21,8 @@ from featurestore.core.errors import OfflineStoreError
 from featurestore.core.keys import encode_key
 from featurestore.core.settings import AthenaSettings
 from featurestore.offline.athena.reader import AthenaOfflineStore
-from featurestore.online.dynamodb.store import EXPIRES_AT, DynamoDBOnlineStore
+from featurestore.online.dynamodb import DynamoDBOnlineStore
+from featurestore.online.dynamodb.codec import EXPIRES_AT
 from featurestore.online.sync import records_from_rows
 
 if TYPE_CHECKING:

@@ -42,7 +42,8 @@ class AthenaQueryRunner:
         import boto3
 
         self.location = location
-        self.session = session or boto3.Session(region_name=location.region)
+        # Any: boto3-stubs types Session.client per literal service name, and this class takes any.
+        self.session: Any = session or boto3.Session(region_name=location.region)
         self.poll_interval = poll_interval
 
     def client(self, service: str) -> Any:
@@ -97,7 +98,7 @@ class AthenaQueryRunner:
     def _connect(self) -> Any:
         from pyathena import connect
 
-        options = {"endpoint_url": self.location.endpoint_url} if self.location.endpoint_url else {}
+        options: dict[str, Any] = {"endpoint_url": self.location.endpoint_url} if self.location.endpoint_url else {}
         return connect(
             s3_staging_dir=self.location.s3_staging_dir,
             region_name=self.location.region,

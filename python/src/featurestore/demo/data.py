@@ -127,4 +127,4 @@ def _remove(path: Path) -> None:
 def _write(table: pa.Table, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
-    return table.num_rows
+    return int(table.num_rows)

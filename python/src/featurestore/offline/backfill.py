@@ -89,7 +89,7 @@ class BackfillState:
             raise BackfillError(f"cannot read backfill progress {path}: {error}; rerun with --restart") from error
         # Progress of a different request (other range or chunking) says nothing about this one.
         if saved.get("plan") == plan.key():
-            state.done = {tuple(chunk) for chunk in saved.get("done", [])}  # type: ignore[misc]
+            state.done = {tuple(chunk) for chunk in saved.get("done", [])}
         return state
 
     def is_done(self, chunk: Chunk) -> bool:

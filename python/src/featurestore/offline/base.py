@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import pyarrow as pa
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.offline.training_sets import TrainingSetRequest
 
-SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, or the name of a table
+SpineInput: TypeAlias = "pa.Table | str | Any"  # an Arrow table, a pandas DataFrame, or the name of a table
 
 
 class OfflineReader(Protocol):

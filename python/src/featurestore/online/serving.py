@@ -114,8 +114,8 @@ def get_online_features(
     values = []
     statuses = []
     for index in range(len(entity_rows)):
-        row_values = []
-        row_statuses = []
+        row_values: list[Any] = []
+        row_statuses: list[ValueStatus] = []
         for ref in refs:
             found = stored[ref.group][index]
             if found is None:

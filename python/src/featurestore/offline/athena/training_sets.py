@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -106,7 +107,7 @@ class AthenaTrainingSets:
             what=f"the time range query of spine table {spine}",
         )
         low, high = (extent["low"][0].as_py(), extent["high"][0].as_py()) if extent.num_rows else (None, None)
-        bounds = None if low is None else (low, high)
+        bounds: tuple[datetime, datetime] | None = None if low is None or high is None else (low, high)
         sql = self.compiler.compile(point_in_time_call(request, self.catalog, relation, columns, bounds))
         return self.queries.unload(sql, what="the training-set query")
 

@@ -15,6 +15,14 @@ from featurestore.core.errors import OfflineStoreError
 from featurestore.offline.queries import latest_changed_rows_sql, preview_sql, rows_that_exist
 
 
+def check_built(path: Path) -> None:
+    """OfflineStoreError unless dbt has built the DuckDB file at `path`."""
+    if not path.is_file():
+        raise OfflineStoreError(
+            f"no DuckDB offline store at {path}; run `dbt build --target local` (or `make demo`) first"
+        )
+
+
 class DuckDBOfflineStore:
     """Read-only access to the DuckDB file of the `local` dbt target."""
 
@@ -22,10 +30,7 @@ class DuckDBOfflineStore:
         self.path = path
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if not self.path.is_file():
-            raise OfflineStoreError(
-                f"no DuckDB offline store at {self.path}; run `dbt build --target local` (or `make demo`) first"
-            )
+        check_built(self.path)
         try:
             return duckdb.connect(str(self.path), read_only=True)
         except duckdb.IOException as error:

@@ -9,9 +9,10 @@ import duckdb
 import pyarrow as pa
 
 from featurestore.core.dbt_compiler import DbtCompiler
-from featurestore.core.errors import OfflineStoreError, TrainingSetError
+from featurestore.core.errors import TrainingSetError
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.base import SpineInput
+from featurestore.offline.duckdb.reader import check_built
 from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
     TrainingSetRequest,
@@ -35,10 +36,7 @@ class LocalTrainingSets:
         self.catalog = catalog
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if not self.duckdb_path.is_file():
-            raise OfflineStoreError(
-                f"no DuckDB offline store at {self.duckdb_path}; run `dbt build --target local` (or `make demo`) first"
-            )
+        check_built(self.duckdb_path)
         connection = duckdb.connect()
         databases = {database_of(group.relation_name) for group in self.catalog}
         for database in sorted(databases):

@@ -3,14 +3,14 @@
 Table `<prefix><group>` (PAY_PER_REQUEST, created on a group's first sync, TTL enabled on `_expires_at`),
 one item per entity:
 
-    _key         S  the encoded entity key (key_encoding.py), the partition key
+    _key         S  the encoded entity key (core/keys.py), the partition key
     _event_time  N  event time, microseconds since the epoch (UTC)
     _computed_at N  when the dbt run that wrote the row started, microseconds since the epoch
     _digest      S  a digest of the values (value_codec.digest)
     _expires_at  N  event time + the group's TTL, epoch seconds (DynamoDB's TTL attribute)
     <feature>       one attribute per feature, typed by its data_type (value_codec.to_dynamodb)
 
-Newest-wins (the rule of online_store.py), three write modes (docs/online_store.md has their costs):
+Newest-wins (the rule of online/base.py), three write modes (docs/online_store.md has their costs):
 
 - `conditional`: every record is a conditional PutItem, sent from a pool of threads,
 
@@ -18,7 +18,7 @@ Newest-wins (the rule of online_store.py), three write modes (docs/online_store.
           OR (_event_time = :t AND _computed_at < :c AND _digest <> :d)
 
   so DynamoDB enforces it against any writer. A failed condition is a stale record (counted, not retried).
-- `batch`: BatchWriteItem takes no conditions, so the sync holds a per-group lease (dynamodb_lease.py),
+- `batch`: BatchWriteItem takes no conditions, so the sync holds a per-group lease (lease.py),
   compares the records with the stored versions (key, event time, computed_at, digest) and sends the
   newer ones with BatchWriteItem, 25 per call. The versions come from a strongly consistent BatchGetItem
   per 100 records, or, in a full load, from one parallel consistent Scan of the table (billed by data
@@ -35,61 +35,43 @@ Throttling, unprocessed items and server errors are retried with bounded, jitter
 botocore's own retries are off so that the bound and the error are ours. Sync markers and leases: items
 of the table `<prefix>__sync_markers` (a marker: `group_name`, `marker` = the largest computed_at read,
 `valid_until` = the sync's `now`).
+
+The jobs live in sibling modules, each a layer of this class: tables.py (lifecycle, TTL), codec.py
+(items), reads.py, writes.py (the three modes' requests), full_load.py (scan and repair), lease.py.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestore.core.contract import FeatureGroup
-from featurestore.core.errors import OnlineStoreError, SyncGaveUpError
-from featurestore.core.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff, call_with_retries
+from featurestore.core.retry import Backoff, call_with_retries
 from featurestore.core.settings import OnlineSettings, check_write_mode
-from featurestore.core.timestamps import from_micros, to_micros
-from featurestore.core.value_codec import from_dynamodb, to_dynamodb
 from featurestore.online.base import (
     GroupCodec,
     OnlineRecord,
     ProgressCallback,
-    StoredRow,
     StoredVersion,
     SyncMarker,
-    Unbacked,
     WriteStats,
     is_newer,
     unbacked_candidates,
 )
+from featurestore.online.dynamodb.codec import MARKER_KEY, marker_item, marker_of
+from featurestore.online.dynamodb.full_load import DynamoDBFullLoad
 from featurestore.online.dynamodb.lease import GroupLease
+from featurestore.online.dynamodb.reads import BATCH_GET_LIMIT
+from featurestore.online.dynamodb.writes import BATCH_WRITE_LIMIT, TASK_SIZE
 
-log = logging.getLogger(__name__)
-
-KEY = "_key"
-EVENT_TIME = "_event_time"
-COMPUTED_AT = "_computed_at"
-DIGEST = "_digest"
-EXPIRES_AT = "_expires_at"
-MARKERS_SUFFIX = "__sync_markers"
-NEWEST_WINS = "attribute_not_exists(#k) OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
-BATCH_GET_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
-_TASK_SIZE = 50
+__all__ = ["DynamoDBOnlineStore"]
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-class DynamoDBOnlineStore:
+class DynamoDBOnlineStore(DynamoDBFullLoad):
     def __init__(
         self,
         client: Any,
@@ -100,15 +82,12 @@ class DynamoDBOnlineStore:
         lease_seconds: float = 30.0,
     ) -> None:
         check_write_mode(write_mode, "write_mode")
-        self.client = client
-        self.table_prefix = table_prefix
+        super().__init__(client, table_prefix)
         self.write_concurrency = write_concurrency
         self.backoff = backoff or Backoff()
         self.write_mode = write_mode
         self.lease_seconds = lease_seconds
         self._codecs: dict[str, GroupCodec] = {}
-        self._ready_tables: set[str] = set()
-        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: OnlineSettings, backoff: Backoff | None = None) -> DynamoDBOnlineStore:
@@ -131,79 +110,6 @@ class DynamoDBOnlineStore:
             write_mode=settings.dynamodb_write_mode,
             lease_seconds=settings.dynamodb_lease_seconds,
         )
-
-    def table_name(self, group: str) -> str:
-        return f"{self.table_prefix}{group}"
-
-    def _codec(self, group: FeatureGroup) -> GroupCodec:
-        codec = self._codecs.get(group.name)
-        if codec is None or codec.group != group:
-            codec = self._codecs[group.name] = GroupCodec(group)
-        return codec
-
-    # --- tables ---
-
-    def ensure_table(self, table: str, key: str = KEY, ttl_attribute: str | None = EXPIRES_AT) -> None:
-        """Create the table if missing (on-demand, TTL on `ttl_attribute`) and wait until it is active."""
-        if table in self._ready_tables:
-            return
-        try:
-            status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
-        except ClientError as error:
-            if _error_code(error) != "ResourceNotFoundException":
-                raise OnlineStoreError(f"cannot describe DynamoDB table {table}: {error}") from error
-            status = self._create_table(table, key, ttl_attribute)
-        deadline = time.monotonic() + 300
-        while status != "ACTIVE":
-            if time.monotonic() > deadline:
-                raise OnlineStoreError(f"DynamoDB table {table} is still {status} after 5 minutes")
-            time.sleep(0.2)
-            status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
-        self._ready_tables.add(table)
-
-    def _create_table(self, table: str, key: str, ttl_attribute: str | None) -> str:
-        try:
-            response = self.client.create_table(
-                TableName=table,
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-            status = str(response["TableDescription"]["TableStatus"])
-        except ClientError as error:
-            # Another sync created it first.
-            if _error_code(error) != "ResourceInUseException":
-                raise OnlineStoreError(f"cannot create DynamoDB table {table}: {error}") from error
-            status = "CREATING"
-        if ttl_attribute is not None:
-            self._enable_ttl(table, ttl_attribute, status)
-        return status
-
-    def _enable_ttl(self, table: str, attribute: str, status: str) -> None:
-        while status != "ACTIVE":
-            time.sleep(0.1)
-            status = self.client.describe_table(TableName=table)["Table"]["TableStatus"]
-        try:
-            self.client.update_time_to_live(
-                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
-            )
-        except ClientError as error:
-            # dynalite (tests, benchmarks) has no TTL; readers treat expired items as missing regardless.
-            if _error_code(error) not in ("UnknownOperationException", "UnrecognizedClientException"):
-                raise OnlineStoreError(f"cannot enable TTL on DynamoDB table {table}: {error}") from error
-            log.warning("%s: this DynamoDB endpoint does not support TTL; expired items are not deleted", table)
-
-    # --- writes ---
-
-    def item(self, group: FeatureGroup, record: OnlineRecord) -> dict[str, Any]:
-        codec = self._codec(group)
-        item = {name: to_dynamodb(record.values[name], vtype) for name, vtype in codec.types.items()}
-        item[KEY] = {"S": record.key}
-        item[EVENT_TIME] = {"N": str(to_micros(record.event_time))}
-        item[COMPUTED_AT] = {"N": str(to_micros(record.computed_at))}
-        item[DIGEST] = {"S": record.digest}
-        item[EXPIRES_AT] = {"N": str(to_micros(record.expires_at) // 1_000_000)}
-        return item
 
     def write(
         self,
@@ -252,348 +158,42 @@ class DynamoDBOnlineStore:
                     for record in chunk:
                         self._put_newest(group, table, record, stats)
 
-                total.add(self._write_concurrently(records, _TASK_SIZE, put_each, progress))
+                total.add(self._write_concurrently(records, TASK_SIZE, put_each, progress))
             return total
         finally:
             if lease is not None:
                 lease.release()
 
-    def _write_concurrently(
-        self,
-        records: Sequence[Any],
-        chunk_size: int,
-        write_chunk: Callable[[Sequence[Any], WriteStats], None],
-        progress: ProgressCallback | None,
-    ) -> WriteStats:
-        total = WriteStats()
-        stop = threading.Event()
-
-        def run(chunk: Sequence[Any]) -> WriteStats:
-            stats = WriteStats()
-            if not stop.is_set():
-                write_chunk(chunk, stats)
-            return stats
-
-        executor = ThreadPoolExecutor(self.write_concurrency, thread_name_prefix="online-write")
-        try:
-            futures = {executor.submit(run, chunk) for chunk in _chunks(records, chunk_size)}
-            while futures:
-                done, futures = wait(futures, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        stop.set()
-                        for pending in futures:
-                            pending.cancel()
-                        raise future.exception()  # type: ignore[misc]
-                    stats = future.result()
-                    total.add(stats)
-                    if progress:
-                        progress(stats.written + stats.stale)
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-        return total
-
-    def _put_newest(self, group: FeatureGroup, table: str, record: OnlineRecord, stats: WriteStats) -> None:
-        item = self.item(group, record)
-        applied = self._conditional_request(
-            group.name,
-            record.key,
-            "PutItem",
-            lambda: self.client.put_item(
-                TableName=table,
-                Item=item,
-                ConditionExpression=NEWEST_WINS,
-                ExpressionAttributeNames={"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST},
-                ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
-                ReturnConsumedCapacity="TOTAL",
-            ),
-            stats,
-        )
-        if applied:
-            stats.written += 1
-        else:
-            stats.stale += 1
-
-    def _conditional_request(
-        self, group: str, key: str, operation: str, send: Callable[[], dict[str, Any]], stats: WriteStats
-    ) -> bool:
-        """Send one conditional write of entity `key`, retrying throttling; False when its condition failed
-        (not retried: the stored item is newer)."""
-        try:
-            response = call_with_retries(
-                send, self.backoff, group, f"{operation} of entity {key}", on_retry=stats.count_retry
-            )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise OnlineStoreError(
-                f"feature group '{group}': DynamoDB rejected the {operation} of entity {key}: {error}"
-            ) from error
-        stats.write_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-        return True
-
-    def _write_batched(
-        self,
-        group: FeatureGroup,
-        table: str,
-        chunk: Sequence[OnlineRecord],
-        lease: GroupLease,
-        stats: WriteStats,
-        versions: dict[str, StoredVersion] | None = None,
-    ) -> None:
-        """BatchWriteItem the records newer than their stored versions: `versions` when a full load scanned
-        them (the records are already filtered), else read here, strongly consistent, for this chunk."""
-        newer: Sequence[OnlineRecord] = chunk
-        if versions is None:
-            names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
-            request = {
-                table: {
-                    "Keys": [{KEY: {"S": record.key}} for record in chunk],
-                    "ProjectionExpression": ", ".join(names),
-                    "ExpressionAttributeNames": names,
-                    "ConsistentRead": True,
-                }
-            }
-            stored = {item[KEY]["S"]: _version(item) for item in self._batch_get(group.name, request, stats)}
-            newer = [record for record in chunk if is_newer(record, stored.get(record.key))]
-            stats.stale += len(chunk) - len(newer)
-        for start in range(0, len(newer), BATCH_WRITE_LIMIT):
-            requests = [
-                {"PutRequest": {"Item": self.item(group, record)}}
-                for record in newer[start : start + BATCH_WRITE_LIMIT]
-            ]
-            stats.written += self._batch_write(group.name, table, requests, lease, stats)
-
-    def _batch_write(
-        self, group: str, table: str, requests: list[dict[str, Any]], lease: GroupLease, stats: WriteStats
-    ) -> int:
-        """Send Put/DeleteRequests (at most 25) until all are processed; returns how many were sent."""
-        pending = requests
-        for attempt in range(self.backoff.max_attempts):
-            lease.check()
-            try:
-                response = self.client.batch_write_item(RequestItems={table: pending}, ReturnConsumedCapacity="TOTAL")
-            except ClientError as error:
-                code = _error_code(error)
-                if code not in RETRYABLE_DYNAMODB_ERRORS:
-                    raise OnlineStoreError(f"feature group '{group}': BatchWriteItem failed: {error}") from error
-                last = f"{code} on BatchWriteItem"
-            except BotoCoreError as error:
-                last = f"{type(error).__name__}: {error}"
-            else:
-                for consumed in response.get("ConsumedCapacity", []):
-                    stats.write_units += float(consumed.get("CapacityUnits", 0.0))
-                pending = (response.get("UnprocessedItems") or {}).get(table, [])
-                if not pending:
-                    return len(requests)
-                last = f"{len(pending)} UnprocessedItems"
-            stats.retries += 1
-            if attempt + 1 < self.backoff.max_attempts:
-                self.backoff.wait(attempt)
-        raise SyncGaveUpError(group, f"{last}, {self.backoff.max_attempts} attempts")
-
-    def replace_unchanged(self, group: FeatureGroup, items: Sequence[Unbacked]) -> WriteStats:
-        """One PutItem (the record) or DeleteItem (no record) per item, conditional on the version the full
-        load scanned, in every mode: no lease is needed, and repairs are rare."""
-        table = self.table_name(group.name)
-
-        def repair_each(chunk: Sequence[Unbacked], stats: WriteStats) -> None:
-            for item in chunk:
-                # A failed condition: rewritten since the scan, a newer value, which stays.
-                condition = {
-                    "ConditionExpression": "#t = :t AND #c = :c",
-                    "ExpressionAttributeNames": {"#t": EVENT_TIME, "#c": COMPUTED_AT},
-                    "ExpressionAttributeValues": {
-                        ":t": {"N": str(item.version.event_time)},
-                        ":c": {"N": str(item.version.computed_at)},
-                    },
-                    "ReturnConsumedCapacity": "TOTAL",
-                }
-                request = {"TableName": table, **condition}
-                if item.record is None:
-                    operation, send = "DeleteItem", self.client.delete_item
-                    request["Key"] = {KEY: {"S": item.key}}
-                else:
-                    operation, send = "PutItem", self.client.put_item
-                    request["Item"] = self.item(group, item.record)
-                applied = self._conditional_request(
-                    group.name, item.key, operation, lambda send=send, request=request: send(**request), stats
-                )
-                if item.record is None:
-                    stats.deleted += applied
-                else:
-                    stats.written += applied
-
-        return self._write_concurrently(items, _TASK_SIZE, repair_each, None)
-
-    def _scan_versions(self, group: str, table: str, stats: WriteStats) -> dict[str, StoredVersion]:
-        """Every stored item's version (key, event time, computed_at, digest): a strongly consistent
-        parallel Scan, one segment per writer thread."""
-        names = {"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST}
-        segments = max(1, self.write_concurrency)
-
-        def scan_segment(segment: int) -> tuple[dict[str, StoredVersion], WriteStats]:
-            found: dict[str, StoredVersion] = {}
-            seen = WriteStats()
-            request: dict[str, Any] = {
-                "TableName": table,
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
-                "ConsistentRead": True,
-                "Segment": segment,
-                "TotalSegments": segments,
-                "ReturnConsumedCapacity": "TOTAL",
-            }
-            while True:
-                try:
-                    response = call_with_retries(
-                        lambda: self.client.scan(**request), self.backoff, group, "Scan", on_retry=seen.count_retry
-                    )
-                except ClientError as error:
-                    raise OnlineStoreError(f"feature group '{group}': Scan of {table} failed: {error}") from error
-                seen.read_units += float(response.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-                for item in response.get("Items", []):
-                    found[item[KEY]["S"]] = _version(item)
-                if "LastEvaluatedKey" not in response:
-                    return found, seen
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-        versions: dict[str, StoredVersion] = {}
-        with ThreadPoolExecutor(segments, thread_name_prefix="online-scan") as executor:
-            for found, seen in executor.map(scan_segment, range(segments)):
-                versions.update(found)
-                stats.add(seen)
-        return versions
-
-    # --- reads ---
-
-    def read(self, group: FeatureGroup, keys: Sequence[str], features: Sequence[str]) -> list[StoredRow | None]:
-        codec = self._codec(group)
-        table = self.table_name(group.name)
-        names = {"#k": KEY, "#t": EVENT_TIME, "#x": EXPIRES_AT}
-        for index, feature in enumerate(features):
-            names[f"#f{index}"] = feature
-        projection = ", ".join(names)
-        found: dict[str, StoredRow] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), BATCH_GET_LIMIT):
-            request = {
-                table: {
-                    "Keys": [{KEY: {"S": key}} for key in unique[start : start + BATCH_GET_LIMIT]],
-                    "ProjectionExpression": projection,
-                    "ExpressionAttributeNames": names,
-                }
-            }
-            for item in self._batch_get(group.name, request):
-                found[item[KEY]["S"]] = StoredRow(
-                    event_time=from_micros(int(item[EVENT_TIME]["N"])),
-                    expires_at=from_micros(int(item[EXPIRES_AT]["N"]) * 1_000_000),
-                    values={
-                        name: from_dynamodb(item[name], codec.types[name]) if name in item else None
-                        for name in features
-                    },
-                )
-        return [found.get(key) for key in keys]
-
-    def _batch_get(
-        self, group: str, request: dict[str, Any], stats: WriteStats | None = None
-    ) -> Iterator[dict[str, Any]]:
-        attempt = 0
-        while request:
-            try:
-                response = self.client.batch_get_item(
-                    RequestItems=request, **({"ReturnConsumedCapacity": "TOTAL"} if stats is not None else {})
-                )
-            except ClientError as error:
-                code = _error_code(error)
-                if code == "ResourceNotFoundException":
-                    return
-                if code not in RETRYABLE_DYNAMODB_ERRORS:
-                    raise OnlineStoreError(f"feature group '{group}': BatchGetItem failed: {error}") from error
-                problem = code
-            except BotoCoreError as error:
-                problem = f"{type(error).__name__}: {error}"
-            else:
-                if stats is not None:
-                    for consumed in response.get("ConsumedCapacity", []):
-                        stats.read_units += float(consumed.get("CapacityUnits", 0.0))
-                for items in response.get("Responses", {}).values():
-                    yield from items
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    return
-                problem = "UnprocessedKeys"
-            if attempt + 1 >= self.backoff.max_attempts:
-                raise OnlineStoreError(
-                    f"feature group '{group}': BatchGetItem still failing after {attempt + 1} attempts "
-                    f"({problem}); retry later"
-                )
-            self.backoff.wait(attempt)
-            attempt += 1
-
-    # --- markers ---
-
-    def _markers_table(self) -> str:
-        table = self.table_prefix + MARKERS_SUFFIX
-        self.ensure_table(table, key="group_name", ttl_attribute=None)
-        return table
-
     def get_marker(self, group: str) -> SyncMarker | None:
         table = self._markers_table()
         response = call_with_retries(
-            lambda: self.client.get_item(TableName=table, Key={"group_name": {"S": group}}, ConsistentRead=True),
+            lambda: self.client.get_item(TableName=table, Key={MARKER_KEY: {"S": group}}, ConsistentRead=True),
             self.backoff,
             group,
             "GetItem of the sync marker",
         )
         item = response.get("Item")
-        if not item:
-            return None
-        # Items written before syncs had a `now` have no valid_until.
-        valid_until = item.get("valid_until", {}).get("S")
-        return SyncMarker(
-            computed_at=datetime.fromisoformat(item["marker"]["S"]),
-            valid_until=None if valid_until is None else datetime.fromisoformat(valid_until),
-        )
+        return marker_of(item) if item else None
 
     def set_marker(self, group: str, marker: SyncMarker | None) -> None:
         table = self._markers_table()
         if marker is None:
             call_with_retries(
-                lambda: self.client.delete_item(TableName=table, Key={"group_name": {"S": group}}),
+                lambda: self.client.delete_item(TableName=table, Key={MARKER_KEY: {"S": group}}),
                 self.backoff,
                 group,
                 "DeleteItem of the sync marker",
             )
             return
         # One item, one PutItem: both fields change together, or (a crash) neither does.
-        item = {"group_name": {"S": group}, "marker": {"S": marker.computed_at.isoformat(timespec="microseconds")}}
-        if marker.valid_until is not None:
-            item["valid_until"] = {"S": marker.valid_until.isoformat(timespec="microseconds")}
+        item = marker_item(group, marker)
         call_with_retries(
             lambda: self.client.put_item(TableName=table, Item=item), self.backoff, group, "PutItem of the sync marker"
         )
 
     def drop(self, group: str) -> bool:
-        table = self.table_name(group)
         self.set_marker(group, None)
-        self._ready_tables.discard(table)
-        try:
-            self.client.delete_table(TableName=table)
-        except ClientError as error:
-            if _error_code(error) == "ResourceNotFoundException":
-                return False
-            raise OnlineStoreError(f"cannot delete DynamoDB table {table}: {error}") from error
-        return True
+        return self.delete_table(self.table_name(group))
 
     def close(self) -> None:
         self.client.close()
-
-
-def _version(item: dict[str, Any]) -> StoredVersion:
-    return StoredVersion(int(item[EVENT_TIME]["N"]), int(item[COMPUTED_AT]["N"]), item[DIGEST]["S"])
-
-
-def _chunks(records: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(records), size):
-        yield records[start : start + size]
