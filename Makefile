@@ -37,7 +37,7 @@ export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
-	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
+	@echo "make test   set up, lint (ruff, sqlfluff, mypy), dbt build + tests, pytest"
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
 	@echo "make bench-online  online store benchmark against dynalite (minutes; docs/benchmarks_online.md)"
 	@echo "make bench-pit  point-in-time join benchmark (about 10 minutes; docs/benchmarks.md)"
@@ -58,7 +58,7 @@ $(DBT_PROFILES_DIR)/profiles.yml: profiles.example.yml
 	@mkdir -p $(DBT_PROFILES_DIR)
 	cp profiles.example.yml $@
 
-# Chromium from the OS packages, for the feature catalog's browser test (tests/test_catalog_browser.py);
+# Chromium from the OS packages, for the feature catalog's browser test (tests/pipeline/test_catalog.py);
 # where the OS has no apt-get, setup says so and that test skips with the same reason.
 chromium:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
@@ -97,6 +97,7 @@ lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/ruff format --check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/sqlfluff lint models tests/dbt
+	$(BIN)/mypy --config-file python/pyproject.toml python/src/featurestore
 
 # pytest-xdist: one worker per core (tests mostly wait on dbt and DuckDB subprocesses); a file's tests stay on
 # one worker, so module fixtures (a built project, a moto server) are built once. 370 s instead of 616 s on 2 cores.
