@@ -11,7 +11,7 @@ A model is a feature group when its `config.meta` holds a `feature_group` mappin
           ttl: 7d                    # a value older than this is treated as missing
           owner: recsys-team
           tags: [user, engagement]   # optional
-          freshness:                 # optional; defaults from the group's grain (featurestore.freshness)
+          freshness:                 # optional; defaults from the group's grain (featurestore.catalog.freshness)
             warn_after: 1h           #   lag of the newest event time behind now that warns
             error_after: 6h          #   ... and that is an error
 
@@ -85,7 +85,7 @@ class FeatureGroup:
     features: tuple[Feature, ...]
     # data_type of each entity column ('' when undeclared), in `entity` order: how online keys are typed.
     entity_types: tuple[str, ...] = ()
-    # The contract's `freshness` thresholds; None: not declared (featurestore.freshness derives defaults).
+    # The contract's `freshness` thresholds; None: not declared (featurestore.catalog.freshness derives defaults).
     freshness_warn_after: timedelta | None = None
     freshness_error_after: timedelta | None = None
 
