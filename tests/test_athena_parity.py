@@ -9,6 +9,7 @@ fails) are shared by the module; see `athena_parity` for how the comparison work
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -21,7 +22,9 @@ from athena_parity import (
     EQUAL,
     TRINO_DIVISION,
     ModelParity,
+    as_athena_reads_hive,
     athena_to_duckdb,
+    compare_model,
     compare_rows,
     format_report,
     model_nodes,
@@ -167,8 +170,45 @@ def test_every_athena_relation_maps_to_a_local_one(parity_build: ParityBuild, at
     relations = relation_map(parity_build.athena.manifest(), parity_build.local_manifest())
     sources = {key[-1]: value for key, value in relations.items() if key[-2] == athena_env.raw_schema}
     assert set(sources) == {"articles", "users", "impressions", "reactions"}
-    assert all(value.startswith("read_parquet(") for value in sources.values()), sources
+    # Read as Athena reads the raw Hive tables: timestamps rounded to milliseconds.
+    assert all(value.startswith("(select * replace (date_trunc('millisecond'") for value in sources.values()), sources
+    assert all("read_parquet(" in value for value in sources.values()), sources
     assert str(parity_build.local.root / "raw") in sources["impressions"]
+
+
+# The local rounding of raw timestamps (`duckdb__raw_timestamp`), undone: what main staged before the
+# millisecond contract (docs/athena.md), microseconds that Athena never sees.
+LOCAL_MS_ROUNDING = re.compile(
+    r"date_trunc\('millisecond', (try_cast\(.*?as timestamp\)) \+ interval 500 microsecond\)"
+)
+
+
+@pytest.mark.aws
+@pytest.mark.dbt
+@pytest.mark.slow
+def test_parity_reports_microseconds_athena_does_not_read(parity_build: ParityBuild) -> None:
+    """The harness reads raw timestamps as Athena does (milliseconds, rounded): a local staging that keeps
+    the raw microseconds (main before the contract) is reported as different from the athena SQL."""
+    athena_manifest = parity_build.athena.manifest()
+    local_manifest = parity_build.local_manifest()
+    relations = relation_map(athena_manifest, local_manifest)
+    (local_node,) = (n for n in model_nodes(local_manifest).values() if n["name"] == "base_news__reactions")
+    (athena_node,) = (n for n in model_nodes(athena_manifest).values() if n["name"] == "base_news__reactions")
+    microsecond_sql, undone = LOCAL_MS_ROUNDING.subn(r"\1", local_node["compiled_code"])
+    assert undone == 2, "duckdb__raw_timestamp changed: update this test"
+    with duckdb.connect(str(parity_build.local.duckdb_path), read_only=True) as connection:
+        connection.execute(TRINO_DIVISION)
+        transpiled = athena_to_duckdb(athena_node["compiled_code"], relations)
+        assert compare_model(connection, "base_news__reactions", local_node["relation_name"], transpiled).equal
+        microseconds = compare_model(connection, "base_news__reactions", f"({microsecond_sql})", transpiled)
+    assert "rows not in" in microseconds.result, microseconds.result
+
+
+def test_athena_reads_hive_timestamps_at_rounded_milliseconds() -> None:
+    relation = "(select timestamp '2026-10-01 12:04:59.9996' as t, timestamp '2026-10-01 12:04:59.9994' as u, 1 as n)"
+    with duckdb.connect() as connection:
+        rows = connection.sql(f"select * from {as_athena_reads_hive(relation, ['t', 'u'])}").fetchall()
+    assert rows == [(dt.datetime(2026, 10, 1, 12, 5), dt.datetime(2026, 10, 1, 12, 4, 59, 999000), 1)]
 
 
 # The harness on its own, without dbt: fast, and pins down the transpile fix-ups.

@@ -11,7 +11,6 @@ import datetime as dt
 import math
 import shutil
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
