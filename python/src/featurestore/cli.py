@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from featurestore.backfill import Chunk
+from featurestore.backfill import DEFAULT_CHUNK_DAYS, Chunk
 from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
@@ -151,7 +151,10 @@ def backfill(
     group: Annotated[str, typer.Argument(help="Feature group name.")],
     start: Annotated[str, typer.Option(help="First day (or time) to recompute, UTC, ISO format.")],
     end: Annotated[str, typer.Option(help="End of the range (exclusive), UTC, ISO format.")],
-    chunk_days: Annotated[int, typer.Option(help="Days per dbt run (Athena: at most 100 partitions each).")] = 30,
+    chunk_days: Annotated[
+        int,
+        typer.Option(help="Days per dbt run: each must finish within Athena's 30-minute DML timeout (at most 100)."),
+    ] = DEFAULT_CHUNK_DAYS,
     target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
     restart: Annotated[bool, typer.Option(help="Ignore the progress of an earlier, interrupted run.")] = False,
     project_dir: ProjectDir = None,
