@@ -8,6 +8,7 @@ fails) are shared by the module; see `athena_parity` for how the comparison work
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -31,6 +32,7 @@ from athena_parity import (
     relation_map,
     run_parity,
 )
+from athena_types import check_models, type_models, unknown_columns
 from local_project import LocalProject, copy_project, make_local_project
 
 from featurestore.demo_data import DemoDataConfig, generate_demo_data
@@ -195,7 +197,7 @@ def test_parity_reports_microseconds_athena_does_not_read(parity_build: ParityBu
     (local_node,) = (n for n in model_nodes(local_manifest).values() if n["name"] == "base_news__reactions")
     (athena_node,) = (n for n in model_nodes(athena_manifest).values() if n["name"] == "base_news__reactions")
     microsecond_sql, undone = LOCAL_MS_ROUNDING.subn(r"\1", local_node["compiled_code"])
-    assert undone == 2, "duckdb__raw_timestamp changed: update this test"
+    assert undone == 4, "duckdb__raw_timestamp changed: update this test"  # two times, typed and checked
     with duckdb.connect(str(parity_build.local.duckdb_path), read_only=True) as connection:
         connection.execute(TRINO_DIVISION)
         transpiled = athena_to_duckdb(athena_node["compiled_code"], relations)
@@ -278,3 +280,38 @@ def test_relations_are_rewritten_and_keep_their_alias(tmp_path: Path) -> None:
 def test_row_comparison(local: list[tuple[Any, ...]], athena: list[tuple[Any, ...]], equal: bool) -> None:
     result = compare_rows(["id", "x"], {"x"}, local, athena)
     assert (result == EQUAL) is equal, result
+
+
+# Athena's storage types (athena_types), on the same athena compile: the CTAS of every table model and the
+# INSERT/MERGE of every incremental one write columns Athena can store.
+
+
+@pytest.mark.aws
+@pytest.mark.dbt
+@pytest.mark.slow
+def test_every_table_write_has_types_athena_can_store(parity_build: ParityBuild) -> None:
+    manifest = parity_build.athena.manifest()
+    models, _ = type_models(manifest)
+    assert check_models(manifest) == []
+    # Not vacuous: the check saw the timestamp(6) columns of every table, typed from the SQL.
+    tables = {model.name: model for model in models if model.storage is not None}
+    assert {model.storage for model in tables.values()} == {"iceberg"}
+    for name in ("user_engagement", "article_popularity", "user_category_affinity"):
+        for column in ("effective_at", "computed_at"):
+            assert tables[name].columns[column].sql("athena") == "TIMESTAMP(6)", (name, column)
+    assert tables["impression_click_labels"].columns["shown_at"].sql("athena") == "TIMESTAMP(6)"
+    assert unknown_columns(models) == ["audit_late_arrivals.max_delay_hours"], "type the new columns in YAML"
+
+
+@pytest.mark.aws
+@pytest.mark.dbt
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["impression_click_labels", "audit_late_arrivals", "impression_click_training_set"])
+def test_the_type_check_catches_a_hive_table_of_timestamp6(parity_build: ParityBuild, model: str) -> None:
+    """The mutant: main's audit and training-set tables had no table_type, which dbt-athena makes Hive."""
+    manifest = copy.deepcopy(parity_build.athena.manifest())
+    (node,) = (n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == model)
+    node["config"].pop("table_type")
+    found = check_models(manifest)
+    assert found and {v.what for v in found} == {model}, found
+    assert all("timestamp(3) only" in v.rule for v in found)
