@@ -16,5 +16,5 @@
 {%- endmacro %}
 
 {% macro duckdb__raw_timestamp(expr) -%}
-    date_trunc('millisecond', try_cast({{ expr }} as timestamp) + interval 500 microsecond)
+    date_trunc('millisecond', try_cast({{ expr }} as timestamp) + to_microseconds(500))
 {%- endmacro %}

@@ -16,7 +16,7 @@ typed as (
         {{ featurestore.try_cast_integer('source.user_id') }} as user_id,
         {{ featurestore.try_cast_integer('source.article_id') }} as article_id,
         {{ featurestore.raw_timestamp('source.shown_at') }} as shown_at,
-        {{ featurestore.try_cast_integer('source."position"', 'integer') }} as feed_position,
+        {{ featurestore.try_cast_integer('source.position', 'integer') }} as feed_position,
         cast(source.surface as varchar) as surface,
         {{ featurestore.raw_timestamp('source.ingested_at') }} as ingested_at,
         source.dt,
@@ -24,8 +24,8 @@ typed as (
         or (source.article_id is not null and {{ featurestore.try_cast_integer('source.article_id') }} is null)
         or (source.shown_at is not null and {{ featurestore.raw_timestamp('source.shown_at') }} is null)
         or (
-            source."position" is not null
-            and {{ featurestore.try_cast_integer('source."position"', 'integer') }} is null
+            source.position is not null
+            and {{ featurestore.try_cast_integer('source.position', 'integer') }} is null
         )
         or (source.ingested_at is not null and {{ featurestore.raw_timestamp('source.ingested_at') }} is null)
             as has_uncastable_value
