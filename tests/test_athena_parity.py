@@ -180,9 +180,7 @@ def test_every_athena_relation_maps_to_a_local_one(parity_build: ParityBuild, at
 
 # The local rounding of raw timestamps (`duckdb__raw_timestamp`), undone: what main staged before the
 # millisecond contract (docs/athena.md), microseconds that Athena never sees.
-LOCAL_MS_ROUNDING = re.compile(
-    r"date_trunc\('millisecond', (try_cast\(.*?as timestamp\)) \+ to_microseconds\(500\)\)"
-)
+LOCAL_MS_ROUNDING = re.compile(r"date_trunc\('millisecond', (try_cast\(.*?as timestamp\)) \+ to_microseconds\(500\)\)")
 
 
 @pytest.mark.aws
