@@ -20,8 +20,8 @@ Banned (this check fails on them):
 
 Blessed: `try_cast` to double, boolean, varchar and timestamp (the base models' casts of raw columns). Both
 engines return NULL for text that is not a value of the type and agree on values of the type; they may differ
-on lenient spellings of text ('  1 ', 'yes' as boolean), which only a raw column changed to text can hold
-and which the base models then reject or keep per engine (docs/athena.md, "Bad raw data").
+on lenient spellings of text ('  1 ', 'yes' as boolean), which only a raw column changed to text can hold,
+and such a file fails the read on both engines (docs/athena.md, "Bad raw data").
 
 Covered by parity (the harness runs them with Trino's meaning, so a difference fails the parity test):
 
