@@ -11,13 +11,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from sqlglot import exp
 from support.athena_types import Schema, check_unload, output_types, violations_of
 from support.online_support import FEATURE_COLUMNS, make_group
-from sqlglot import exp
 
+from featurestore.core.settings import AthenaSettings
 from featurestore.offline.athena.reader import AthenaOfflineStore
 from featurestore.offline.queries import latest_changed_rows_sql
-from featurestore.core.settings import AthenaSettings
 
 GROUP = make_group("user_engagement", relation='"awsdatacatalog"."featurestore_features"."user_engagement"')
 # The group's Iceberg table as Athena types it: timestamps are timestamp(6).
