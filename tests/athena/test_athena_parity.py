@@ -8,7 +8,9 @@ fails) are shared by the module; see `athena_parity` for how the comparison work
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -21,13 +23,16 @@ from support.athena_parity import (
     EQUAL,
     TRINO_DIVISION,
     ModelParity,
+    as_athena_reads_hive,
     athena_to_duckdb,
+    compare_model,
     compare_rows,
     format_report,
     model_nodes,
     relation_map,
     run_parity,
 )
+from support.athena_types import check_models, type_models, unknown_columns
 from support.local_project import LocalProject, copy_project, make_local_project
 
 from featurestore.demo.data import DemoDataConfig, generate_demo_data
@@ -167,8 +172,43 @@ def test_every_athena_relation_maps_to_a_local_one(parity_build: ParityBuild, at
     relations = relation_map(parity_build.athena.manifest(), parity_build.local_manifest())
     sources = {key[-1]: value for key, value in relations.items() if key[-2] == athena_env.raw_schema}
     assert set(sources) == {"articles", "users", "impressions", "reactions"}
-    assert all(value.startswith("read_parquet(") for value in sources.values()), sources
+    # Read as Athena reads the raw Hive tables: timestamps rounded to milliseconds.
+    assert all(value.startswith("(select * replace (date_trunc('millisecond'") for value in sources.values()), sources
+    assert all("read_parquet(" in value for value in sources.values()), sources
     assert str(parity_build.local.root / "raw") in sources["impressions"]
+
+
+# The local rounding of raw timestamps (`duckdb__raw_timestamp`), undone: what main staged before the
+# millisecond contract (docs/athena.md), microseconds that Athena never sees.
+LOCAL_MS_ROUNDING = re.compile(r"date_trunc\('millisecond', (try_cast\(.*?as timestamp\)) \+ to_microseconds\(500\)\)")
+
+
+@pytest.mark.aws
+@pytest.mark.dbt
+@pytest.mark.slow
+def test_parity_reports_microseconds_athena_does_not_read(parity_build: ParityBuild) -> None:
+    """The harness reads raw timestamps as Athena does (milliseconds, rounded): a local staging that keeps
+    the raw microseconds (main before the contract) is reported as different from the athena SQL."""
+    athena_manifest = parity_build.athena.manifest()
+    local_manifest = parity_build.local_manifest()
+    relations = relation_map(athena_manifest, local_manifest)
+    (local_node,) = (n for n in model_nodes(local_manifest).values() if n["name"] == "base_news__reactions")
+    (athena_node,) = (n for n in model_nodes(athena_manifest).values() if n["name"] == "base_news__reactions")
+    microsecond_sql, undone = LOCAL_MS_ROUNDING.subn(r"\1", local_node["compiled_code"])
+    assert undone == 4, "duckdb__raw_timestamp changed: update this test"  # two times, typed and checked
+    with duckdb.connect(str(parity_build.local.duckdb_path), read_only=True) as connection:
+        connection.execute(TRINO_DIVISION)
+        transpiled = athena_to_duckdb(athena_node["compiled_code"], relations)
+        assert compare_model(connection, "base_news__reactions", local_node["relation_name"], transpiled).equal
+        microseconds = compare_model(connection, "base_news__reactions", f"({microsecond_sql})", transpiled)
+    assert "rows not in" in microseconds.result, microseconds.result
+
+
+def test_athena_reads_hive_timestamps_at_rounded_milliseconds() -> None:
+    relation = "(select timestamp '2026-10-01 12:04:59.9996' as t, timestamp '2026-10-01 12:04:59.9994' as u, 1 as n)"
+    with duckdb.connect() as connection:
+        rows = connection.sql(f"select * from {as_athena_reads_hive(relation, ['t', 'u'])}").fetchall()
+    assert rows == [(dt.datetime(2026, 10, 1, 12, 5), dt.datetime(2026, 10, 1, 12, 4, 59, 999000), 1)]
 
 
 # The harness on its own, without dbt: fast, and pins down the transpile fix-ups.
@@ -238,3 +278,38 @@ def test_relations_are_rewritten_and_keep_their_alias(tmp_path: Path) -> None:
 def test_row_comparison(local: list[tuple[Any, ...]], athena: list[tuple[Any, ...]], equal: bool) -> None:
     result = compare_rows(["id", "x"], {"x"}, local, athena)
     assert (result == EQUAL) is equal, result
+
+
+# Athena's storage types (athena_types), on the same athena compile: the CTAS of every table model and the
+# INSERT/MERGE of every incremental one write columns Athena can store.
+
+
+@pytest.mark.aws
+@pytest.mark.dbt
+@pytest.mark.slow
+def test_every_table_write_has_types_athena_can_store(parity_build: ParityBuild) -> None:
+    manifest = parity_build.athena.manifest()
+    models, _ = type_models(manifest)
+    assert check_models(manifest) == []
+    # Not vacuous: the check saw the timestamp(6) columns of every table, typed from the SQL.
+    tables = {model.name: model for model in models if model.storage is not None}
+    assert {model.storage for model in tables.values()} == {"iceberg"}
+    for name in ("user_engagement", "article_popularity", "user_category_affinity"):
+        for column in ("effective_at", "computed_at"):
+            assert tables[name].columns[column].sql("athena") == "TIMESTAMP(6)", (name, column)
+    assert tables["impression_click_labels"].columns["shown_at"].sql("athena") == "TIMESTAMP(6)"
+    assert unknown_columns(models) == ["audit_late_arrivals.max_delay_hours"], "type the new columns in YAML"
+
+
+@pytest.mark.aws
+@pytest.mark.dbt
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["impression_click_labels", "audit_late_arrivals", "impression_click_training_set"])
+def test_the_type_check_catches_a_hive_table_of_timestamp6(parity_build: ParityBuild, model: str) -> None:
+    """The mutant: main's audit and training-set tables had no table_type, which dbt-athena makes Hive."""
+    manifest = copy.deepcopy(parity_build.athena.manifest())
+    (node,) = (n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == model)
+    node["config"].pop("table_type")
+    found = check_models(manifest)
+    assert found and {v.what for v in found} == {model}, found
+    assert all("timestamp(3) only" in v.rule for v in found)

@@ -13,6 +13,15 @@ Banned (this check fails on them):
 - `format(fmt, ...)`: Trino takes Java placeholders (`%s`, `%d`), DuckDB fmt ones (`{}`): `%s` comes out as is.
 - `try(expr)`: Trino gives NULL where `expr` fails (`try(1 / 0)`); DuckDB's `1 / 0` does not fail (inf).
 - `<integer literal> / <integer literal>` (`5 / 2`): a constant Trino truncates to 2; write the intended value.
+- `try_cast(x as bigint|integer|...)` written directly: both engines give NULL where a cast fails (Trino:
+  https://trino.io/docs/current/functions/conversion.html#try_cast), but DuckDB casts the strings '1.5' and
+  '1e3' to 2 and 1000 where Trino fails. Integer casts of raw values go through `try_cast_integer()`, which
+  lets only sign-and-digits text reach the cast.
+
+Blessed: `try_cast` to double, boolean, varchar and timestamp (the base models' casts of raw columns). Both
+engines return NULL for text that is not a value of the type and agree on values of the type; they may differ
+on lenient spellings of text ('  1 ', 'yes' as boolean), which only a raw column changed to text can hold,
+and such a file fails the read on both engines (docs/athena.md, "Bad raw data").
 
 Covered by parity (the harness runs them with Trino's meaning, so a difference fails the parity test):
 
@@ -76,6 +85,14 @@ BANS = (
         "try",
         re.compile(r"(?<![\w.])try\s*\(", re.IGNORECASE),
         "DuckDB does not fail where Trino does (1 / 0 is inf), so try() hides differences; guard with case",
+    ),
+    Ban(
+        "try_cast to an integer type",
+        re.compile(
+            r"(?<![\w.])try_cast\s*\((?:[^()]|\([^()]*\))*?\bas\s+(?:bigint|integer|int|smallint|tinyint)\b",
+            re.IGNORECASE,
+        ),
+        "DuckDB casts '1.5' to 2 where Trino fails; use featurestore.try_cast_integer()",
     ),
     Ban(
         "integer literal division",
@@ -142,6 +159,8 @@ def test_no_construct_that_transpiles_to_another_meaning(source: str) -> None:
         ("select TRY (cast(a as bigint)) from t", "try"),
         ("select 5/2 from t", "integer literal division"),
         ("select x * (86400 / 3600) from t", "integer literal division"),
+        ("select try_cast(user_id as bigint) from t", "try_cast to an integer type"),
+        ("select TRY_CAST(cast(p as varchar) AS integer) from t", "try_cast to an integer type"),
     ],
 )
 def test_the_guard_flags_each_banned_construct(sql: str, ban: str) -> None:
@@ -154,7 +173,8 @@ def test_the_guard_flags_each_banned_construct(sql: str, ban: str) -> None:
         # Names in strings and comments, lookalike functions, Jinja's own code: none of it is SQL using them.
         "select 'date_diff(' as a, 'try(1/0)' as b from t -- format(x)\n",
         "select a /* 5/2 */ from t {# try(x) and format(y) #}",
-        "select try_cast(a as bigint), format_datetime(b, 'yyyy'), date_trunc('day', c) from t",
+        "select try_cast(a as double), format_datetime(b, 'yyyy'), date_trunc('day', c) from t",
+        "select try_cast(a as timestamp(6)), try_cast({{ expr }} as {{ type }}) from t",
         "{% set width = seconds // 300 %}{% set label = '{}'.format(width) %}select {{ width }} from t",
         "select {{ seconds // grain_seconds }} as w, {{ 5 / 2 }} as j from t",
         "select cast(a as double) / 1000 / b, max(d) / 3600.0, a / 2.5, cast(c as decimal(10, 2)) from t",

@@ -263,6 +263,8 @@ def test_athena_training_set_uploads_the_spine_unloads_and_cleans_up(
     assert "effective_at > timestamp '2026-10-03 09:00:00'" in sql  # 09:00 minus 2 days (article_popularity)
     ((_, uploaded),) = fake.spine_seen
     assert uploaded.column("viewer_id").to_pylist() == [1, 2]
+    # Truncated to milliseconds: Athena reads a Hive table's timestamps at milliseconds, rounding (a leak).
+    assert all(value.microsecond % 1000 == 0 for value in uploaded.column("shown_at").to_pylist())
     assert _leftovers(athena_env) == ([], []) and fake.leftovers() == []  # the manifest too, beside the results
 
 

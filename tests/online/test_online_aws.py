@@ -111,8 +111,9 @@ def test_athena_reader_reads_unloaded_parquet_into_records(
 ) -> None:
     reader, session = athena_reader
     s3 = moto_server.client("s3")
-    at = dt.datetime(2026, 10, 4, 19, 0, 0, 123456)
-    answer = pa.table(
+    # A microsecond before the next millisecond: a timestamp(3) anywhere on the way would change it.
+    at = dt.datetime(2026, 10, 4, 19, 0, 0, 999999)
+    expected = pa.table(
         {
             "user_id": pa.array([7, 8, 9], pa.int64()),
             "effective_at": pa.array([at, at - dt.timedelta(days=1), at], pa.timestamp("us")),
@@ -125,22 +126,35 @@ def test_athena_reader_reads_unloaded_parquet_into_records(
             "computed_at": pa.array([at + dt.timedelta(minutes=m) for m in (5, 1, 3)], pa.timestamp("us")),
         }
     )
+    # What Athena's UNLOAD writes for the reader's query: timestamp(6) columns as Trino's text of them (a
+    # timestamp(6) column itself fails the UNLOAD: its Hive writer takes milliseconds only).
+    answer = expected
+    for name in ("effective_at", "seen_at", "computed_at"):
+        text = pa.array([None if v is None else v.isoformat(sep=" ") for v in expected[name].to_pylist()], pa.string())
+        answer = answer.set_column(answer.column_names.index(name), name, text)
     fake = FakeUnload(session, s3, answer, files=2)  # UNLOAD writes several files, in no particular order
 
     table = reader.latest_changed_rows(GROUP, None, dt.datetime(2026, 10, 4, 20, 0))
 
     assert table.column_names == COLUMNS
-    # INT96 timestamps (as Athena writes them) come back as microseconds, like the DuckDB store's.
     assert {table.schema.field(name).type for name in ("effective_at", "seen_at", "computed_at")} == {
         pa.timestamp("us")
     }
-    assert table.sort_by("user_id").to_pylist() == answer.to_pylist()
+    assert table.sort_by("user_id").to_pylist() == expected.to_pylist()  # exact to the microsecond
     records, marker = records_from_rows(GROUP, table)
-    assert sorted(records, key=lambda r: r.key) == sorted(records_from_rows(GROUP, answer)[0], key=lambda r: r.key)
+    assert sorted(records, key=lambda r: r.key) == sorted(records_from_rows(GROUP, expected)[0], key=lambda r: r.key)
     assert marker == at + dt.timedelta(minutes=5)
     assert len(fake.written) == 3 and fake.leftovers() == []  # two Parquet files and the manifest, all removed
     (statement,) = fake.queries
-    assert "row_number() over (partition by user_id" in unloaded_query(statement)  # a full load
+    query = unloaded_query(statement)
+    assert "row_number() over (partition by user_id" in query  # a full load
+    # The UNLOAD's output holds no timestamp column: each one is cast to varchar, the rest passed through.
+    outer = sqlglot.parse_one(query, read="athena")
+    assert isinstance(outer, sqlglot.exp.Select)
+    casts = {p.alias: p.this for p in outer.expressions if isinstance(p.this, sqlglot.exp.Cast)}
+    assert set(casts) == {"effective_at", "seen_at", "computed_at"}
+    assert all(cast.to.this == sqlglot.exp.DataType.Type.VARCHAR for cast in casts.values())
+    assert outer.named_selects == COLUMNS
 
 
 def test_unload_returns_the_query_columns_only(

@@ -9,7 +9,7 @@ checked on the local versions of its inputs, so a difference is reported at the 
 than at everything downstream.
 
 Where sqlglot's transpile does not keep Trino's meaning, the harness fixes the AST up (see `TRINO_DIVISION`);
-constructs it cannot fix are banned by `tests/test_portability_guard.py`.
+constructs it cannot fix are banned by `tests/athena/test_portability_guard.py`.
 """
 
 from __future__ import annotations
@@ -95,8 +95,24 @@ def parse_relation(relation_name: str, dialect: str) -> exp.Expression:
     return source
 
 
+def as_athena_reads_hive(relation_name: str, timestamp_columns: Iterable[str]) -> str:
+    """A local relation read as Athena reads a Hive/Parquet table: engine v3 reads Parquet timestamps of a Hive
+    table at millisecond precision, rounding the microseconds (half up), so an event at 12:04:59.9996 is read
+    as 12:05:00.000. The raw sources are such tables; the harness must see what Athena sees."""
+    columns = sorted(timestamp_columns)
+    if not columns:
+        return relation_name
+    rounded = ", ".join(
+        f"date_trunc('millisecond', {column} + interval 500 microsecond) as {column}" for column in columns
+    )
+    return f"(select * replace ({rounded}) from {relation_name})"
+
+
 def relation_map(athena_manifest: Mapping[str, Any], local_manifest: Mapping[str, Any]) -> dict[RelationKey, str]:
-    """Athena relation -> the local `relation_name` of the same node, for every model, seed and source."""
+    """Athena relation -> the local `relation_name` of the same node, for every model, seed and source.
+
+    Sources (Hive tables on Athena) are read with Athena's millisecond rounding of their timestamp columns
+    (`as_athena_reads_hive`); models are Iceberg tables or views and keep microseconds."""
     local_nodes = {**local_manifest["nodes"], **local_manifest["sources"]}
     mapping: dict[RelationKey, str] = {}
     for unique_id, node in {**athena_manifest["nodes"], **athena_manifest["sources"]}.items():
@@ -106,7 +122,15 @@ def relation_map(athena_manifest: Mapping[str, Any], local_manifest: Mapping[str
             continue
         table = parse_relation(athena_name, "athena")
         assert isinstance(table, exp.Table), f"{unique_id}: unexpected athena relation {athena_name}"
-        mapping[relation_key(table)] = local_node["relation_name"]
+        local_name = local_node["relation_name"]
+        if node["resource_type"] == "source":
+            timestamps = [
+                name
+                for name, column in node.get("columns", {}).items()
+                if str(column.get("data_type", "")).lower().startswith("timestamp")
+            ]
+            local_name = as_athena_reads_hive(local_name, timestamps)
+        mapping[relation_key(table)] = local_name
     return mapping
 
 

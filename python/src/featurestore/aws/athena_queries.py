@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from featurestore.aws.s3 import delete_prefix, split_s3_uri
@@ -93,6 +95,28 @@ class AthenaQueryRunner:
             self._remove_output(s3, target, manifest)
         except Exception as error:
             raise OfflineStoreError(f"{what}: removing the UNLOAD output {target} from S3 failed: {error}") from error
+        return table
+
+    def unload_exact(
+        self, sql: str, columns: Sequence[str], timestamp_columns: Iterable[str], *, what: str
+    ) -> pa.Table:
+        """`unload` of `sql`'s `columns`, with the `timestamp_columns` carried exactly.
+
+        UNLOAD writes through Athena's Hive writer, which takes timestamp(3) only: an Iceberg timestamp(6)
+        column fails the UNLOAD ("Incorrect timestamp precision for timestamp(6); the configured precision is
+        MILLISECONDS"), and a cast to timestamp(3) would round computed_at and event times. So each timestamp
+        column is unloaded as Trino's text of it (`cast(ts as varchar)`, 'yyyy-mm-dd hh:mm:ss.ffffff' for a
+        timestamp(6): https://trino.io/docs/current/language/types.html#timestamp-p) and parsed back to
+        microseconds here. A query of no rows gives a table without columns, as `unload`."""
+        exact = set(timestamp_columns)
+        selected = ", ".join(f"cast({name} as varchar) as {name}" if name in exact else name for name in columns)
+        table = self.unload(f"select {selected} from ({sql}) as exact_rows", what=what)
+        for name in exact & set(table.column_names):
+            index = table.column_names.index(name)
+            try:
+                table = table.set_column(index, name, pc.cast(table[name], pa.timestamp("us")))
+            except pa.ArrowInvalid as error:
+                raise OfflineStoreError(f"{what}: Athena returned a {name} that is no timestamp: {error}") from error
         return table
 
     def _connect(self) -> Any:

@@ -23,6 +23,7 @@ from featurestore.cli.render import (
 )
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.timestamps import utc_now
+from featurestore.offline.backfill import DEFAULT_CHUNK_DAYS
 
 
 @app.command("demo-data")
@@ -103,7 +104,10 @@ def backfill(
     group: Annotated[str, typer.Argument(help="Feature group name.")],
     start: Annotated[str, typer.Option(help="First day (or time) to recompute, UTC, ISO format.")],
     end: Annotated[str, typer.Option(help="End of the range (exclusive), UTC, ISO format.")],
-    chunk_days: Annotated[int, typer.Option(help="Days per dbt run (Athena: at most 100 partitions each).")] = 30,
+    chunk_days: Annotated[
+        int,
+        typer.Option(help="Days per dbt run: each must finish within Athena's 30-minute DML timeout (at most 100)."),
+    ] = DEFAULT_CHUNK_DAYS,
     target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
     restart: Annotated[bool, typer.Option(help="Ignore the progress of an earlier, interrupted run.")] = False,
     project_dir: ProjectDir = None,

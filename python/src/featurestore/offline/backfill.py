@@ -19,6 +19,9 @@ from featurestore.core.errors import BackfillError
 from featurestore.core.timestamps import naive_utc
 
 MAX_CHUNK_DAYS = 100  # Athena writes at most 100 partitions per statement; groups are partitioned by day.
+# Athena stops a DML statement after 30 minutes; a week of history per statement keeps a chunk's MERGE far
+# below that for the demo's groups (docs/athena.md, "Sizing backfill chunks"). Larger groups size it down.
+DEFAULT_CHUNK_DAYS = 7
 
 
 @dataclass(frozen=True)

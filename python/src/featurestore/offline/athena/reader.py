@@ -30,7 +30,11 @@ class AthenaOfflineStore:
         columns, the event time, the features and computed_at, in that order."""
         names = [*group.entity, group.event_time, *group.feature_names, COMPUTED_AT]
         what = f"reading feature group '{group.name}' ({group.relation_name})"
-        table = self.queries.unload(latest_changed_rows_sql(group, since, now, valid_after), what=what)
+        timestamps = [group.event_time, COMPUTED_AT]
+        timestamps += [f.name for f in group.features if f.data_type.startswith("timestamp")]
+        table = self.queries.unload_exact(
+            latest_changed_rows_sql(group, since, now, valid_after), names, timestamps, what=what
+        )
         if table.num_columns == 0:
             # No row changed: UNLOAD wrote no file, so there is no schema to read; the names are known, not the
             # types, and an empty column of any type turns into no records.

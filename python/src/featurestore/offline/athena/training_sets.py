@@ -34,6 +34,19 @@ from featurestore.offline.training_sets import (
 SPINE_TABLE_PREFIX = "featurestore_spine_"
 
 
+def spine_at_milliseconds(table: pa.Table) -> pa.Table:
+    """`table` with its timestamp columns truncated to milliseconds.
+
+    The uploaded spine is a Hive table, which Athena engine v3 reads at millisecond precision, rounding: a label
+    time of 11:59:59.9996 would be read as 12:00:00.000 and join a feature row stamped 12:00:00 (a future leak).
+    Truncated here, a label time is never moved later (docs/athena.md, "Millisecond event times")."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            truncated = pc.floor_temporal(table.column(index), unit="millisecond")
+            table = table.set_column(index, field, truncated)
+    return table
+
+
 class AthenaTrainingSets:
     """Training sets from the Athena offline store."""
 
@@ -54,7 +67,7 @@ class AthenaTrainingSets:
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
         if isinstance(spine, str):
             return self._get_for_table(spine, request)
-        table = spine_table(spine, request.spine_time)
+        table = spine_at_milliseconds(spine_table(spine, request.spine_time))
         columns = {name: glue_type(name, table.schema.field(name).type) for name in table.column_names}
         name = f"{SPINE_TABLE_PREFIX}{uuid.uuid4().hex}"
         prefix = f"{self.location.scratch_s3_dir.rstrip('/')}/{name}/"
