@@ -18,6 +18,7 @@ from featurestore.athena import RawTable, glue_table_input
 from featurestore.athena_queries import AthenaQueryRunner, delete_prefix, split_s3_uri
 from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import OfflineStoreError, TrainingSetError
+from featurestore.identifiers import quote_identifier, quote_relation
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.settings import AthenaSettings
 from featurestore.training_sets import (
@@ -124,10 +125,11 @@ class AthenaTrainingSets:
         ]
         if request.spine_time not in columns:
             raise TrainingSetError(f"spine_time '{request.spine_time}' is not a column of {spine} (columns: {columns})")
-        relation = f'"{database}"."{table_name}"'
+        relation = quote_relation(database, table_name)
+        time = quote_identifier(request.spine_time)
         # One small query for the label times' range, so the join's feature scans get literal bounds (pruning).
         extent = self.queries.fetch(
-            f"select min({request.spine_time}) as low, max({request.spine_time}) as high from {relation}",
+            f"select min({time}) as low, max({time}) as high from {relation}",
             what=f"the time range query of spine table {spine}",
         )
         low, high = (extent["low"][0].as_py(), extent["high"][0].as_py()) if extent.num_rows else (None, None)

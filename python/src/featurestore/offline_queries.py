@@ -8,6 +8,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from featurestore.contract import FeatureGroup
+from featurestore.identifiers import quote_identifier as q
 from featurestore.key_encoding import decode_key, encode_key
 from featurestore.value_codec import naive_utc
 
@@ -19,7 +20,11 @@ def _literal(value: datetime) -> str:
 
 
 def latest_changed_rows_sql(
-    group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
+    group: FeatureGroup,
+    since: datetime | None,
+    now: datetime,
+    valid_after: datetime | None = None,
+    relation: str | None = None,
 ) -> str:
     """Each entity's row valid at `now` (its latest row with event time <= now), for the entities whose
     valid row may differ from what the previous sync wrote; every entity's valid row when `since` is None.
@@ -41,11 +46,12 @@ def latest_changed_rows_sql(
     Only entities with such a row are ranked, and only from that row's event time on (T is at or after
     it), which keeps the window function off the rest of the table. Both reads of the relation carry the
     literal `event time <= now`, so Athena skips the partitions (days of event time) after `now`.
+    `relation` (default: the group's relation_name) is the table to read. Every identifier is quoted.
     """
-    entity = list(group.entity)
-    event_time = group.event_time
-    columns = [*entity, event_time, *group.feature_names, COMPUTED_AT]
-    relation = group.relation_name
+    entity = [q(column) for column in group.entity]
+    event_time = q(group.event_time)
+    columns = [*entity, event_time, *(q(name) for name in group.feature_names), q(COMPUTED_AT)]
+    relation = relation or group.relation_name
     up_to_now = f"{event_time} <= {_literal(now)}"
     if since is None:
         selected = ", ".join(columns)
@@ -55,7 +61,7 @@ def latest_changed_rows_sql(
             f"order by {event_time} desc) as row_rank from {relation} where {up_to_now}) as ranked "
             "where row_rank = 1"
         )
-    changed = f"{COMPUTED_AT} > {_literal(since)}"
+    changed = f"{q(COMPUTED_AT)} > {_literal(since)}"
     if valid_after is not None and valid_after < now:
         changed = f"({changed} or {event_time} > {_literal(valid_after)})"
     qualified = ", ".join(f"rows.{column}" for column in columns)
@@ -80,7 +86,9 @@ def _value_literal(value: object) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object], datetime]]) -> str:
+def existing_rows_sql(
+    group: FeatureGroup, rows: Sequence[tuple[Sequence[object], datetime]], relation: str | None = None
+) -> str:
     """Which of these rows (entity key values in the contract's order, event time) exist offline.
 
     A full sync asks this before it replaces or deletes a stored value that its read did not return: a
@@ -90,15 +98,16 @@ def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object]
     of those times; callers chunk long lists."""
     if not rows:
         raise ValueError("no rows to look up")
-    entity = list(group.entity)
-    event_time = group.event_time
+    entity = [q(column) for column in group.entity]
+    event_time = q(group.event_time)
     values = ", ".join(
         "(" + ", ".join([*(_value_literal(part) for part in key), _literal(at)]) + ")" for key, at in rows
     )
     times = [at for _, at in rows]
     join = " and ".join(f"rows.{column} = wanted.{column}" for column in [*entity, event_time])
+    relation = relation or group.relation_name
     return (
-        f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {group.relation_name} "
+        f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {relation} "
         f"as rows inner join (values {values}) as wanted ({', '.join([*entity, event_time])}) on {join} "
         f"where rows.{event_time} >= {_literal(min(times))} and rows.{event_time} <= {_literal(max(times))}"
     )
@@ -108,7 +117,10 @@ RECHECK_CHUNK = 1000
 
 
 def rows_that_exist(
-    group: FeatureGroup, rows: Sequence[tuple[str, datetime]], run: Callable[[str], pa.Table]
+    group: FeatureGroup,
+    rows: Sequence[tuple[str, datetime]],
+    run: Callable[[str], pa.Table],
+    relation: str | None = None,
 ) -> set[tuple[str, datetime]]:
     """The (encoded key, event time) pairs among `rows` that exist offline, asked RECHECK_CHUNK at a time
     through `run` (a reader's query function). Sorted by time first, so each chunk spans few partitions."""
@@ -116,7 +128,7 @@ def rows_that_exist(
     found: set[tuple[str, datetime]] = set()
     for start in range(0, len(ordered), RECHECK_CHUNK):
         chunk = [(decode_key(key), at) for key, at in ordered[start : start + RECHECK_CHUNK]]
-        table = run(existing_rows_sql(group, chunk))
+        table = run(existing_rows_sql(group, chunk, relation))
         if table.num_rows:
             keys = zip(*(table.column(column).to_pylist() for column in group.entity), strict=True)
             times = table.column(group.event_time).to_pylist()

@@ -11,9 +11,22 @@ import pyarrow as pa
 
 from featurestore.contract import FeatureGroup
 from featurestore.errors import EntityKeyError, OfflineStoreError
+from featurestore.identifiers import quote_identifier as q
+from featurestore.identifiers import quote_relation, relation_parts
 from featurestore.key_encoding import coerce_key_part
 from featurestore.offline_queries import latest_changed_rows_sql, rows_that_exist
 from featurestore.value_codec import naive_utc
+
+
+def local_relation(group: FeatureGroup) -> str:
+    """The group's table in the DuckDB file that is open, whatever database the manifest names.
+
+    dbt-duckdb names a file's database after its stem, and the manifest records the database of the last
+    dbt invocation: after a `dbt run` against another file (FEATURESTORE_DUCKDB_PATH), relation_name names
+    that file's database. Reading `schema.table` of the configured file (the open connection's default
+    database) instead keeps every command on the configured offline store."""
+    parts = relation_parts(group.relation_name)
+    return quote_relation(*parts[-2:])
 
 
 class DuckDBOfflineStore:
@@ -40,8 +53,15 @@ class DuckDBOfflineStore:
             try:
                 return connection.sql(sql, params=list(params) or None).to_arrow_table()
             except duckdb.CatalogException as error:
+                database = relation_parts(group.relation_name)[0]
+                other = (
+                    f" (target/manifest.json names the database '{database}', not '{self.path.stem}': was dbt last "
+                    "run against another DuckDB file, FEATURESTORE_DUCKDB_PATH?)"
+                    if len(relation_parts(group.relation_name)) == 3 and database != self.path.stem
+                    else ""
+                )
                 raise OfflineStoreError(
-                    f"feature group '{group.name}' is not built in {self.path} ({group.relation_name}); "
+                    f"feature group '{group.name}' is not built in {self.path} ({local_relation(group)}){other}; "
                     f"run `dbt build --select {group.name}`"
                 ) from error
 
@@ -53,28 +73,30 @@ class DuckDBOfflineStore:
         group's entity order, text accepted for integers), only that entity's rows."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
-        columns = ", ".join([*group.entity, group.event_time, *group.feature_names])
-        entity = ", ".join(group.entity)
+        columns = ", ".join(q(name) for name in [*group.entity, group.event_time, *group.feature_names])
+        entity = ", ".join(q(column) for column in group.entity)
+        event_time = q(group.event_time)
         conditions = []
         params: list[object] = []
         if key is not None:
             if len(key) != len(group.entity):
                 raise EntityKeyError(
-                    f"feature group '{group.name}' is keyed by {entity}: {len(group.entity)} value(s), got {len(key)}"
+                    f"feature group '{group.name}' is keyed by {', '.join(group.entity)}: "
+                    f"{len(group.entity)} value(s), got {len(key)}"
                 )
             types = group.entity_types or ("",) * len(group.entity)
             for column, data_type, value in zip(group.entity, types, key, strict=True):
-                conditions.append(f"{column} = ?")
+                conditions.append(f"{q(column)} = ?")
                 params.append(coerce_key_part(value, data_type, group=group.name, column=column))
         qualify = ""
         if as_of is not None:
-            conditions.append(f"{group.event_time} <= timestamp '{naive_utc(as_of).isoformat(sep=' ')}'")
-            qualify = f"qualify row_number() over (partition by {entity} order by {group.event_time} desc) = 1"
+            conditions.append(f"{event_time} <= timestamp '{naive_utc(as_of).isoformat(sep=' ')}'")
+            qualify = f"qualify row_number() over (partition by {entity} order by {event_time} desc) = 1"
         where = f"where {' and '.join(conditions)}" if conditions else ""
         return self._query(
             group,
-            f"select {columns} from {group.relation_name} {where} {qualify} "
-            f"order by {group.event_time} desc, {entity} limit {int(limit)}",
+            f"select {columns} from {local_relation(group)} {where} {qualify} "
+            f"order by {event_time} desc, {entity} limit {int(limit)}",
             params,
         )
 
@@ -82,8 +104,8 @@ class DuckDBOfflineStore:
         self, group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
     ) -> pa.Table:
         """Each changed entity's row valid at `now` (see offline_queries.latest_changed_rows_sql)."""
-        return self._query(group, latest_changed_rows_sql(group, since, now, valid_after))
+        return self._query(group, latest_changed_rows_sql(group, since, now, valid_after, local_relation(group)))
 
     def existing_rows(self, group: FeatureGroup, rows: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
         """The (encoded key, event time) pairs among `rows` that exist offline."""
-        return rows_that_exist(group, rows, lambda sql: self._query(group, sql))
+        return rows_that_exist(group, rows, lambda sql: self._query(group, sql), local_relation(group))

@@ -14,7 +14,7 @@ from featurestore.online_store import OnlineStore, open_online_store, utc_now
 from featurestore.serving import OnlineFeatures, get_online_features
 from featurestore.settings import Settings
 from featurestore.sync import GroupSyncSummary, OfflineReader, SyncProgress, sync
-from featurestore.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource
+from featurestore.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource, resolve_spine
 
 
 class FeatureStore:
@@ -97,7 +97,7 @@ class FeatureStore:
         full_feature_names: bool = True,
         as_pandas: bool = False,
     ) -> Any:
-        """The spine (a pandas DataFrame, a pyarrow Table or a table name) with each of `features`
+        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of `features`
         ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join; see
         docs/training_sets.md. A pyarrow Table in the spine's row order, or a pandas DataFrame."""
         if self.training_sets is None:
@@ -110,7 +110,7 @@ class FeatureStore:
             ttl=dict(ttl or {}),
             full_feature_names=full_feature_names,
         )
-        table = self.training_sets.get(spine, request)
+        table = self.training_sets.get(resolve_spine(spine), request)
         return table.to_pandas() if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:

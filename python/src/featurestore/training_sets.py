@@ -18,15 +18,56 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import OfflineStoreError, TrainingSetError
+from featurestore.identifiers import (
+    column_name_problem,
+    quote_identifier,
+    quoted_table_name,
+    relation_parts,
+    shorten,
+    table_name_problem,
+)
 from featurestore.manifest import FeatureGroupCatalog
 
 FEATURE_SEPARATOR = ":"
 # Added to the spine to give the result back in the spine's order, then dropped.
 SPINE_ROW_COLUMN = "featurestore_spine_row"
-SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, or the name of a table
+SpineInput = pa.Table | str | Path | Any  # an Arrow table, a pandas DataFrame, a Parquet file or a table name
+
+
+def resolve_spine(spine: SpineInput) -> Any:
+    """The spine checked before anything reaches SQL: an Arrow table or a DataFrame as given, a Parquet file
+    (a Path, or text ending in .parquet) read into an Arrow table, or a table name (`table` or
+    `schema.table`, each part a plain identifier) double-quoted. Any other text is refused: it would be SQL."""
+    if isinstance(spine, Path) or (isinstance(spine, str) and spine.lower().endswith(".parquet")):
+        path = Path(spine)
+        if not path.is_file():
+            raise TrainingSetError(f"no spine file at {shorten(str(path))} (a Parquet file was expected)")
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as error:
+            raise TrainingSetError(f"cannot read the spine {shorten(str(path))} as Parquet: {error}") from error
+    if isinstance(spine, str):
+        if problem := table_name_problem(spine):
+            raise TrainingSetError(
+                f"the spine must be a DataFrame, an Arrow table, a Parquet file (.parquet) or a table name: {problem}"
+            )
+        return quoted_table_name(spine)
+    return spine
+
+
+def check_spine_columns(request: TrainingSetRequest, spine_columns: Sequence[str]) -> None:
+    """Every spine column, the spine time and the spine's key columns must be plain identifiers: the
+    point_in_time_join macro writes them into SQL as they are."""
+    named = [("spine_time", request.spine_time)]
+    named += [(f"keys of '{group}'", column) for group, keys in request.keys.items() for column in keys.values()]
+    named += [("a spine column", column) for column in spine_columns]
+    for role, column in named:
+        if problem := column_name_problem(column):
+            raise TrainingSetError(f"{role}: {problem}")
 
 
 class TrainingSetSource(Protocol):
@@ -90,6 +131,7 @@ def point_in_time_call(
     time_bounds: tuple[datetime, datetime] | None,
 ) -> str:
     """The Jinja call of the macro for this request (JSON literals are valid Jinja literals)."""
+    check_spine_columns(request, spine_columns)
     arguments = [
         f"spine={json.dumps(spine_relation)}",
         f"spine_time={json.dumps(request.spine_time)}",
@@ -143,11 +185,6 @@ def time_bounds_of(table: pa.Table, spine_time: str) -> tuple[datetime, datetime
     return None if low is None else (low, high)
 
 
-def database_of(relation_name: str) -> str:
-    """The database (catalog) part of a rendered relation name such as "featurestore"."main_features"."x"."""
-    return relation_name.split(".")[0].strip('"')
-
-
 class LocalTrainingSets:
     """Training sets from the local offline store (the DuckDB file of the `local` dbt target)."""
 
@@ -156,28 +193,41 @@ class LocalTrainingSets:
         self.compiler = compiler
         self.catalog = catalog
 
+    def _database(self) -> str:
+        """The database name by which the compiled SQL names relations: dbt-duckdb's name for the file of the
+        profile, as the in-process compiler parses the project now. Not target/manifest.json's, which names
+        the file of the last dbt invocation: a `dbt run` against another file must not send reads there."""
+        nodes = self.compiler.manifest().nodes
+        databases = {nodes[group.unique_id].database for group in self.catalog if group.unique_id in nodes}
+        if not databases:
+            databases = {relation_parts(group.relation_name)[0] for group in self.catalog}
+        if len(databases) != 1:
+            raise OfflineStoreError(f"the feature groups name several databases ({', '.join(sorted(databases))})")
+        return databases.pop()
+
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if not self.duckdb_path.is_file():
             raise OfflineStoreError(
                 f"no DuckDB offline store at {self.duckdb_path}; run `dbt build --target local` (or `make demo`) first"
             )
+        database = self._database()
         connection = duckdb.connect()
-        databases = {database_of(group.relation_name) for group in self.catalog}
-        for database in sorted(databases):
-            # The compiled SQL names relations by the file's database name; attach it under that name.
-            connection.execute(f"attach '{self.duckdb_path}' as \"{database}\" (read_only)")
-        if len(databases) == 1:  # so that a spine named `schema.table` resolves as it does in the dbt project
-            connection.execute(f'use "{databases.pop()}"')
+        # The compiled SQL names relations by that database name; attach the configured file under it, and
+        # use it, so that a spine named `schema.table` resolves as it does in the dbt project.
+        path = str(self.duckdb_path).replace("'", "''")
+        connection.execute(f"attach '{path}' as {quote_identifier(database)} (read_only)")
+        connection.execute(f"use {quote_identifier(database)}")
         return connection
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
+        spine = resolve_spine(spine)
         connection = self._connect()
         try:
             if isinstance(spine, str):
                 try:
                     relation = connection.sql(f"select * from {spine}")
                 except duckdb.Error as error:
-                    raise TrainingSetError(f"cannot read the spine table {spine!r}: {error}") from error
+                    raise TrainingSetError(f"cannot read the spine table {spine}: {error}") from error
                 table = relation.to_arrow_table()
             else:
                 table = spine
