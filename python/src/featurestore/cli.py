@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import math
 from pathlib import Path
 from typing import Annotated
 
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,7 +20,10 @@ from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.settings import Settings
-from featurestore.value_codec import naive_utc
+from featurestore.value_codec import naive_utc, non_finite_text
+
+# The HTTP API's default cap (http_api imports FastAPI, which the other commands do not need).
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 app = typer.Typer(
     help="A dbt-native feature store: feature groups are dbt models; this CLI reads their contracts.",
@@ -302,10 +308,11 @@ def training_set(
         if not (equals and dot and group and entity_column and spine_column):
             raise typer.BadParameter(f"{text!r} must look like user_engagement.user_id=viewer_id", param_hint="--key")
         keys.setdefault(group, {})[entity_column] = spine_column
-    source: object = pq.read_table(spine) if spine.endswith(".parquet") else spine
+    if spine.lower().endswith(".parquet") and not Path(spine).is_file():
+        raise typer.BadParameter(f"no such file: {spine}", param_hint="--spine")
     names = [name.strip() for name in features.split(",") if name.strip()]
     with FeatureStore.from_settings(_settings(project_dir)) as store:
-        table = store.get_training_set(source, names, spine_time=spine_time, keys=keys, inclusive=not strict)
+        table = store.get_training_set(spine, names, spine_time=spine_time, keys=keys, inclusive=not strict)
     if out is not None:
         pq.write_table(table, out)
     # A few rows spread over the whole set (its first rows often predate any feature history), one per
@@ -397,6 +404,26 @@ def online_drop(
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Judge expiry (TTL) as of this time (ISO format, UTC unless it has an offset) instead of the "
+            "current time, as `online get --now` does: for past demo data synced with the same `sync --now`.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FEATURESTORE_API_TOKEN",
+            help="Require `Authorization: Bearer <token>` on every request but /health (prefer the "
+            "FEATURESTORE_API_TOKEN variable: an option shows in the process list).",
+            show_default=False,
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Larger request bodies are refused with 413.")
+    ] = DEFAULT_MAX_BODY_BYTES,
     project_dir: ProjectDir = None,
 ) -> None:
     """Serve online lookups over HTTP (POST /online-features; OpenAPI at /docs)."""
@@ -405,8 +432,24 @@ def serve(
     from featurestore.http_api import create_app
     from featurestore.store import FeatureStore
 
-    with FeatureStore.from_settings(_settings(project_dir)) as store:
-        uvicorn.run(create_app(store), host=host, port=port)
+    at = _parse_utc(now, "--now") if now is not None else None
+    if not token and not _is_loopback(host):
+        error_console.print(
+            f"[yellow]warning:[/yellow] serving on {host} without authentication: anyone who can reach port "
+            f"{port} can read every online feature; set FEATURESTORE_API_TOKEN (or --token) to require a bearer "
+            "token, or bind 127.0.0.1 behind an authenticating proxy"
+        )
+    with FeatureStore.from_settings(_settings(project_dir), now=(lambda: at) if at is not None else None) as store:
+        uvicorn.run(create_app(store, max_body_bytes=max_body_bytes, token=token), host=host, port=port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 athena_app = typer.Typer(help="Set-up and reports for a real AWS account (never run by the tests against AWS).")
@@ -461,19 +504,24 @@ def _parse_time(text: str, option: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO date or time like 2026-10-01", param_hint=option) from None
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date or time like 2026-10-01 (years 1 to 9999)", param_hint=option
+        ) from None
 
 
 def _parse_utc(text: str, option: str) -> dt.datetime:
     """A time option as naive UTC, the form of every time the store keeps (an offset is converted)."""
-    return naive_utc(_parse_time(text, option))
+    try:
+        return naive_utc(_parse_time(text, option))
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise typer.BadParameter(f"{text!r} is out of range (years 1 to 9999, UTC)", param_hint=option) from None
 
 
 def _format_cell(value: object) -> str:
     if value is None:
         return "∅"
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return f"{value:.3f}" if math.isfinite(value) else str(non_finite_text(value))
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return str(value)
@@ -483,13 +531,15 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except FeatureStoreError as error:
-        error_console.print(f"[red]error:[/red] {error}")
+        error_console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     except typer.Exit as exit_:
         raise SystemExit(exit_.exit_code) from None
     except typer.Abort:
         error_console.print("aborted")
         raise SystemExit(130) from None
-    except click.ClickException as error:
-        error.show()
-        raise SystemExit(error.exit_code) from None
+    except (click.ClickException, typer.TyperException) as error:
+        # A usage error (typer ships its own click: its errors are TyperExceptions), in one line.
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        error_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        raise SystemExit(getattr(error, "exit_code", 2)) from None
