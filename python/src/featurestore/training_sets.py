@@ -44,7 +44,11 @@ def resolve_spine(spine: SpineInput) -> Any:
     `schema.table`, each part a plain identifier) double-quoted. Any other text is refused: it would be SQL."""
     if isinstance(spine, Path) or (isinstance(spine, str) and spine.lower().endswith(".parquet")):
         path = Path(spine)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long, or with a NUL byte
+            found = False
+        if not found:
             raise TrainingSetError(f"no spine file at {shorten(str(path))} (a Parquet file was expected)")
         try:
             return pq.read_table(path)
@@ -217,6 +221,9 @@ class LocalTrainingSets:
         path = str(self.duckdb_path).replace("'", "''")
         connection.execute(f"attach '{path}' as {quote_identifier(database)} (read_only)")
         connection.execute(f"use {quote_identifier(database)}")
+        # No file access from here on (read_csv, COPY ... TO, a table name read as a file name by DuckDB's
+        # replacement scans): the query reads the attached store and the registered spine only.
+        connection.execute("set enable_external_access = false")
         return connection
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
