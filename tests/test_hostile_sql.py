@@ -183,7 +183,8 @@ def test_every_offline_query_quotes_identifiers(tmp_path: Path) -> None:
     newest = store.preview(group, limit=5, as_of=T + dt.timedelta(hours=2), key=["1"])
     assert newest.column("select").to_pylist() == [4]
     latest = store.latest_changed_rows(group, None, T + dt.timedelta(hours=2))
-    assert sorted(zip(latest.column("user id").to_pylist(), latest.column("select").to_pylist())) == [(1, 4), (2, 5)]
+    pairs = zip(latest.column("user id").to_pylist(), latest.column("select").to_pylist(), strict=True)
+    assert sorted(pairs) == [(1, 4), (2, 5)]
     changed = store.latest_changed_rows(group, T - dt.timedelta(hours=1), T + dt.timedelta(hours=2), T)
     assert sorted(changed.column("user id").to_pylist()) == [1, 2]
     found = store.existing_rows(group, [(encode_key([1]), T), (encode_key([2]), T + dt.timedelta(hours=5))])
