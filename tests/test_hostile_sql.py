@@ -200,8 +200,9 @@ def test_every_offline_query_quotes_identifiers(tmp_path: Path) -> None:
 class FakeCompiler:
     """The dbt compiler's place: the database dbt would name, and a join that returns the spine as it is."""
 
-    def __init__(self, database: str = "featurestore") -> None:
+    def __init__(self, database: str = "featurestore", sql: str = "select * from featurestore_spine") -> None:
         self.database = database
+        self.sql = sql
         self.compiled: list[str] = []
 
     def manifest(self) -> Any:
@@ -209,7 +210,7 @@ class FakeCompiler:
 
     def compile(self, sql: str) -> str:
         self.compiled.append(sql)
-        return "select * from featurestore_spine"
+        return self.sql
 
 
 @pytest.fixture
@@ -223,9 +224,20 @@ def offline(tmp_path: Path) -> Path:
     return path
 
 
-def _local(path: Path) -> LocalTrainingSets:
-    group = make_group(relation='"featurestore"."main_features"."fg_test"')
-    return LocalTrainingSets(path, FakeCompiler(), FeatureGroupCatalog({group.name: group}))  # type: ignore[arg-type]
+def _local(path: Path, compiler: FakeCompiler | None = None, database: str = "featurestore") -> LocalTrainingSets:
+    group = make_group(relation=f'"{database}"."main_features"."fg_test"')
+    catalog = FeatureGroupCatalog({group.name: group})
+    return LocalTrainingSets(path, compiler or FakeCompiler(), catalog)  # type: ignore[arg-type]
+
+
+def test_the_join_reads_the_configured_file_whatever_database_the_manifest_names(offline: Path) -> None:
+    """target/manifest.json written by a `dbt run` against another file names the database `scratch`; the
+    SQL compiled now names the configured file's database, and that is the name the file is attached under."""
+    labels = '"featurestore"."main_training_sets"."labels"'
+    joined = f"select spine.* from featurestore_spine as spine join {labels} using (user_id)"
+    local = _local(offline, FakeCompiler(sql=joined), database="scratch")
+    spine = pa.table({"user_id": [1, 2], "shown_at": pa.array([T, T], pa.timestamp("us"))})
+    assert local.get(spine, REQUEST).column("user_id").to_pylist() == [1]
 
 
 REQUEST = TrainingSetRequest(features=["fg_test:count_7d"], spine_time="shown_at")
