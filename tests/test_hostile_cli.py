@@ -222,3 +222,9 @@ def test_serve_takes_now_like_online_get(serve: Any) -> None:
     assert served["lookup"].json()["results"][0]["statuses"] == ["EXPIRED"]  # written at T0, TTL 1 day
     _, served = serve("--now", (T0 + dt.timedelta(hours=1)).isoformat())
     assert served["lookup"].json()["results"][0]["statuses"] == ["PRESENT"]
+
+
+def test_lists_show_non_finite_values_the_same_way() -> None:
+    from featurestore.cli import _format_cell
+
+    assert _format_cell([0.5, math.nan, math.inf, -math.inf, None]) == "[0.500, NaN, Infinity, -Infinity, ∅]"

@@ -522,6 +522,8 @@ def _format_cell(value: object) -> str:
         return "∅"
     if isinstance(value, float):
         return f"{value:.3f}" if math.isfinite(value) else str(non_finite_text(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_cell(item) for item in value) + "]"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return str(value)
