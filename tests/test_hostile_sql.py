@@ -21,8 +21,9 @@ import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from online_support import FEATURE_COLUMNS, make_group
+from online_support import FEATURE_COLUMNS, catalog_of, make_group
 
+from featurestore.athena_training_sets import AthenaTrainingSets
 from featurestore.contract import FeatureGroup, parse_feature_group
 from featurestore.errors import ContractError, FeatureStoreError, TrainingSetError
 from featurestore.identifiers import (
@@ -36,6 +37,7 @@ from featurestore.key_encoding import encode_key
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_queries import existing_rows_sql, latest_changed_rows_sql
 from featurestore.offline_store import DuckDBOfflineStore
+from featurestore.settings import AthenaSettings
 from featurestore.training_sets import LocalTrainingSets, TrainingSetRequest
 
 T = dt.datetime(2026, 10, 5, 12, 0)
@@ -259,6 +261,21 @@ def test_a_spine_text_that_is_not_a_table_name_never_reaches_sql(offline: Path, 
     with pytest.raises(TrainingSetError, match="table name"):
         _local(offline).get(spine.format(out=out), REQUEST)
     assert not out.exists()
+
+
+class NoSession:
+    """A boto3 session that fails the test if any AWS client is asked for."""
+
+    def client(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("a refused spine must not reach AWS")
+
+
+@pytest.mark.parametrize("spine", INJECTIONS)
+def test_the_athena_path_refuses_the_same_spines_before_any_aws_call(spine: str) -> None:
+    group = make_group(relation='"awsdatacatalog"."featurestore_features"."fg_test"')
+    athena = AthenaTrainingSets(AthenaSettings(), FakeCompiler(), catalog_of(group), NoSession())  # type: ignore[arg-type]
+    with pytest.raises(TrainingSetError, match="table name"):
+        athena.get(spine.format(out="leak.csv"), REQUEST)
 
 
 def test_a_table_name_is_never_read_as_a_file(offline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

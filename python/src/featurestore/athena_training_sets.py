@@ -26,6 +26,7 @@ from featurestore.training_sets import (
     SpineInput,
     TrainingSetRequest,
     point_in_time_call,
+    resolve_spine,
     spine_table,
     time_bounds_of,
 )
@@ -77,6 +78,7 @@ class AthenaTrainingSets:
         self.queries = AthenaQueryRunner(location, session, poll_interval=poll_interval)
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
+        spine = resolve_spine(spine)
         if isinstance(spine, str):
             return self._get_for_table(spine, request)
         table = spine_table(spine, request.spine_time)
