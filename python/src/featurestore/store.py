@@ -14,7 +14,7 @@ from featurestore.core.settings import Settings
 from featurestore.core.timestamps import utc_now
 from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
 from featurestore.offline.base import SpineInput
-from featurestore.offline.training_sets import TrainingSetRequest
+from featurestore.offline.training_sets import TrainingSetRequest, resolve_spine
 from featurestore.online import OnlineStore, open_online_store
 from featurestore.online.serving import OnlineFeatures, get_online_features
 from featurestore.online.sync import GroupSyncSummary, SyncProgress, sync
@@ -85,7 +85,7 @@ class FeatureStore:
         full_feature_names: bool = True,
         as_pandas: bool = False,
     ) -> Any:
-        """The spine (a pandas DataFrame, a pyarrow Table or a table name) with each of `features`
+        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of `features`
         ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join; see
         docs/training_sets.md. A pyarrow Table in the spine's row order, or a pandas DataFrame."""
         if self.training_sets is None:
@@ -98,7 +98,7 @@ class FeatureStore:
             ttl=dict(ttl or {}),
             full_feature_names=full_feature_names,
         )
-        table = self.training_sets.get(spine, request)
+        table = self.training_sets.get(resolve_spine(spine), request)
         return table.to_pandas() if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:

@@ -20,6 +20,7 @@ from featurestore.aws.glue import RawTable, glue_table_input, glue_type
 from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import OfflineStoreError, TrainingSetError
+from featurestore.core.identifiers import quote_identifier, quote_relation
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import AthenaSettings
 from featurestore.offline.base import SpineInput
@@ -27,6 +28,7 @@ from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
     TrainingSetRequest,
     point_in_time_call,
+    resolve_spine,
     spine_table,
     time_bounds_of,
 )
@@ -65,6 +67,7 @@ class AthenaTrainingSets:
         self.queries = AthenaQueryRunner(location, session, poll_interval=poll_interval)
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
+        spine = resolve_spine(spine)
         if isinstance(spine, str):
             return self._get_for_table(spine, request)
         table = spine_at_milliseconds(spine_table(spine, request.spine_time))
@@ -113,10 +116,11 @@ class AthenaTrainingSets:
         ]
         if request.spine_time not in columns:
             raise TrainingSetError(f"spine_time '{request.spine_time}' is not a column of {spine} (columns: {columns})")
-        relation = f'"{database}"."{table_name}"'
+        relation = quote_relation(database, table_name)
+        time = quote_identifier(request.spine_time)
         # One small query for the label times' range, so the join's feature scans get literal bounds (pruning).
         extent = self.queries.fetch(
-            f"select min({request.spine_time}) as low, max({request.spine_time}) as high from {relation}",
+            f"select min({time}) as low, max({time}) as high from {relation}",
             what=f"the time range query of spine table {spine}",
         )
         low, high = (extent["low"][0].as_py(), extent["high"][0].as_py()) if extent.num_rows else (None, None)
