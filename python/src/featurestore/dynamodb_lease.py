@@ -2,10 +2,14 @@
 
 BatchWriteItem takes no conditions, so batched newest-wins writes are only safe while no other sync
 writes the group: the sync holds a lease (an item `lease#<group>` in the markers table, taken with a
-conditional PutItem that increments a fencing token) and checks, before each batch, that the lease is
-still its own by its local monotonic clock, renewing it (conditionally on the token) past half its time.
-The residual risk, accepted by choosing this mode: a process that stalls longer than the lease's margin
-between that check and the write it guards; `conditional` mode has none (docs/online_store.md).
+conditional PutItem that increments a fencing token). While the sync writes, a background thread
+renews it (a conditional UpdateItem on the token) every quarter of its validity, so a slow request, a GC
+pause or a busy CPU shorter than the validity costs nothing. Fencing is local and unconditional: before
+each batch the writer checks that the lease is still its own by its monotonic clock (renewed within the
+last 80% of the validity, never taken over); a process that was frozen past that (its renewer frozen with
+it) stops with LeaseLostError instead of writing. The residual risk, accepted by choosing this mode: a
+process that stalls longer than the lease's margin (a fifth of the validity) between that check and the
+write it guards; `conditional` mode has none (docs/online_store.md).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestore.errors import OnlineStoreError, SyncGaveUpError
 from featurestore.retry import Backoff, call_with_retries
@@ -49,7 +53,10 @@ class GroupLease:
         self.token = 0
         self._valid_until = 0.0
         self._renew_after = 0.0
+        self._lost: str | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
 
     @property
     def _key(self) -> dict[str, Any]:
@@ -107,8 +114,11 @@ class GroupLease:
         self._renew_after = monotonic_start + self.seconds * 0.5
 
     def check(self) -> None:
-        """Before each write: still ours by the local clock, renewed past half its time; else LeaseLostError."""
+        """Before each write: still ours by the local clock (renewed past half its time if the background
+        renewer is late); else LeaseLostError."""
         with self._lock:
+            if self._lost is not None:
+                raise LeaseLostError(self._lost)
             now = time.monotonic()
             if now < self._renew_after:
                 return
@@ -117,28 +127,73 @@ class GroupLease:
                     f"sync of feature group '{self.group}' stalled past its lease; stopped writing "
                     "(rerun `featurestore sync`; nothing is lost)"
                 )
-            started = time.monotonic()
-            try:
-                self._call(
-                    self.client.update_item,
-                    TableName=self.table,
-                    Key=self._key,
-                    UpdateExpression="SET expires_ms = :exp",
-                    ConditionExpression="#tok = :tok AND holder = :me",
-                    ExpressionAttributeNames={"#tok": "token"},
-                    ExpressionAttributeValues={
-                        ":exp": {"N": str(int(time.time() * 1000) + int(self.seconds * 1000))},
-                        ":tok": {"N": str(self.token)},
-                        ":me": {"S": self.holder},
-                    },
-                )
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    raise LeaseLostError(
-                        f"another sync took the lease of feature group '{self.group}'; stopped writing"
-                    ) from error
-                raise
-            self._started(started)
+            self._renew()
+
+    def _renew(self) -> None:
+        """Extend the lease by its validity, conditionally on the token (call with the lock held)."""
+        started = time.monotonic()
+        try:
+            self._call(
+                self.client.update_item,
+                TableName=self.table,
+                Key=self._key,
+                UpdateExpression="SET expires_ms = :exp",
+                ConditionExpression="#tok = :tok AND holder = :me",
+                ExpressionAttributeNames={"#tok": "token"},
+                ExpressionAttributeValues={
+                    ":exp": {"N": str(int(time.time() * 1000) + int(self.seconds * 1000))},
+                    ":tok": {"N": str(self.token)},
+                    ":me": {"S": self.holder},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                self._lost = f"another sync took the lease of feature group '{self.group}'; stopped writing"
+                raise LeaseLostError(self._lost) from error
+            raise
+        self._started(started)
+
+    def start_renewing(self) -> None:
+        """Renew the lease from a background thread, every quarter of its validity, until `stop_renewing`."""
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew_loop, name=f"lease-{self.group}", daemon=True)
+        self._renewer.start()
+
+    def stop_renewing(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+            self._renewer = None
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.seconds / 4):
+            with self._lock:
+                if self._lost is not None:
+                    return
+                if time.monotonic() > self._valid_until:
+                    # Frozen past the lease (the writers check the same clock and stop): renewing now could
+                    # only succeed if no one took it, but the writers' verdict must not depend on a race.
+                    self._lost = (
+                        f"sync of feature group '{self.group}' stalled past its lease; stopped writing "
+                        "(rerun `featurestore sync`; nothing is lost)"
+                    )
+                    return
+                try:
+                    self._renew()
+                except LeaseLostError:
+                    return
+                except (ClientError, BotoCoreError, SyncGaveUpError) as error:
+                    # Transient: the next round tries again; the writers stop if the validity runs out.
+                    log.warning("renewing the lease of feature group '%s' failed: %s", self.group, error)
+
+    def __enter__(self) -> GroupLease:
+        self.acquire()
+        self.start_renewing()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_renewing()
+        self.release()
 
     def release(self) -> None:
         """Delete the lease if it is still ours. Never raises for throttling: the writes are done and confirmed,

@@ -225,6 +225,8 @@ class DynamoDBOnlineStore:
         if self.write_mode != "conditional":
             lease = GroupLease(self.client, self._markers_table(), group.name, self.lease_seconds, backoff=self.backoff)
             lease.acquire()
+            # Renewed in the background while this write lives, so pauses shorter than the lease cost nothing.
+            lease.start_renewing()
         try:
             total = WriteStats()
             versions: dict[str, StoredVersion] | None = None
@@ -259,6 +261,7 @@ class DynamoDBOnlineStore:
             return total
         finally:
             if lease is not None:
+                lease.stop_renewing()
                 lease.release()
 
     def _write_concurrently(
