@@ -52,6 +52,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestore.contract import FeatureGroup
+from featurestore.dynamodb_capacity import refused_write_units
 from featurestore.dynamodb_lease import GroupLease
 from featurestore.errors import OnlineStoreError, SyncGaveUpError
 from featurestore.online_store import (
@@ -68,7 +69,7 @@ from featurestore.online_store import (
     to_micros,
     unbacked_candidates,
 )
-from featurestore.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff, call_with_retries
+from featurestore.retry import Backoff, call_with_retries, describe_error, is_retryable
 from featurestore.settings import OnlineSettings
 from featurestore.value_codec import from_dynamodb, to_dynamodb
 
@@ -312,8 +313,10 @@ class DynamoDBOnlineStore:
                 ExpressionAttributeNames={"#k": KEY, "#t": EVENT_TIME, "#c": COMPUTED_AT, "#d": DIGEST},
                 ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
                 ReturnConsumedCapacity="TOTAL",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             ),
             stats,
+            sent_item=item,
         )
         if applied:
             stats.written += 1
@@ -321,16 +324,25 @@ class DynamoDBOnlineStore:
             stats.stale += 1
 
     def _conditional_request(
-        self, group: str, key: str, operation: str, send: Callable[[], dict[str, Any]], stats: WriteStats
+        self,
+        group: str,
+        key: str,
+        operation: str,
+        send: Callable[[], dict[str, Any]],
+        stats: WriteStats,
+        sent_item: dict[str, Any] | None = None,
     ) -> bool:
-        """Send one conditional write of entity `key`, retrying throttling; False when its condition failed
-        (not retried: the stored item is newer)."""
+        """Send one conditional write of entity `key` (asking for the existing item on failure), retrying
+        throttling; False when its condition failed (not retried: the stored item is newer), whose write
+        units DynamoDB bills all the same (dynamodb_capacity.py): counted from the existing item, else from
+        `sent_item`, which has the same attributes."""
         try:
             response = call_with_retries(
                 send, self.backoff, group, f"{operation} of entity {key}", on_retry=stats.count_retry
             )
         except ClientError as error:
             if _error_code(error) == "ConditionalCheckFailedException":
+                stats.write_units += refused_write_units(error.response.get("Item") or sent_item)
                 return False
             raise OnlineStoreError(
                 f"feature group '{group}': DynamoDB rejected the {operation} of entity {key}: {error}"
@@ -380,10 +392,9 @@ class DynamoDBOnlineStore:
             try:
                 response = self.client.batch_write_item(RequestItems={table: pending}, ReturnConsumedCapacity="TOTAL")
             except ClientError as error:
-                code = _error_code(error)
-                if code not in RETRYABLE_DYNAMODB_ERRORS:
+                if not is_retryable(error):
                     raise OnlineStoreError(f"feature group '{group}': BatchWriteItem failed: {error}") from error
-                last = f"{code} on BatchWriteItem"
+                last = f"{describe_error(error)} on BatchWriteItem"
             except BotoCoreError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
@@ -414,6 +425,7 @@ class DynamoDBOnlineStore:
                         ":c": {"N": str(item.version.computed_at)},
                     },
                     "ReturnConsumedCapacity": "TOTAL",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
                 request = {"TableName": table, **condition}
                 if item.record is None:
@@ -423,7 +435,12 @@ class DynamoDBOnlineStore:
                     operation, send = "PutItem", self.client.put_item
                     request["Item"] = self.item(group, item.record)
                 applied = self._conditional_request(
-                    group.name, item.key, operation, lambda send=send, request=request: send(**request), stats
+                    group.name,
+                    item.key,
+                    operation,
+                    lambda send=send, request=request: send(**request),
+                    stats,
+                    sent_item=request.get("Item"),
                 )
                 if item.record is None:
                     stats.deleted += applied
@@ -514,9 +531,9 @@ class DynamoDBOnlineStore:
                 code = _error_code(error)
                 if code == "ResourceNotFoundException":
                     return
-                if code not in RETRYABLE_DYNAMODB_ERRORS:
+                if not is_retryable(error):
                     raise OnlineStoreError(f"feature group '{group}': BatchGetItem failed: {error}") from error
-                problem = code
+                problem = describe_error(error)
             except BotoCoreError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
