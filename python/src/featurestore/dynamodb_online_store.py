@@ -86,6 +86,8 @@ BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 WRITE_MODES = ("auto", "conditional", "batch")
 _TASK_SIZE = 50
+# What endpoints without TTL (dynalite, in tests and benchmarks) answer to its requests.
+NO_TTL_ERRORS = ("UnknownOperationException", "UnrecognizedClientException")
 
 
 def _error_code(error: ClientError) -> str:
@@ -212,6 +214,9 @@ class DynamoDBOnlineStore:
                 TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
             )
         except ClientError as error:
+            if _error_code(error) in NO_TTL_ERRORS:
+                log.warning("%s: this DynamoDB endpoint does not support TTL; expired items are not deleted", table)
+                return
             if _error_code(error) == "ValidationException":
                 raced = self._ttl_state(table)
                 if raced is not None and raced[0] in ("ENABLED", "ENABLING") and raced[1] == attribute:
@@ -224,8 +229,8 @@ class DynamoDBOnlineStore:
         try:
             description = self.client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         except ClientError as error:
-            # dynalite (tests, benchmarks) has no TTL; readers treat expired items as missing regardless.
-            if _error_code(error) not in ("UnknownOperationException", "UnrecognizedClientException"):
+            # Readers treat expired items as missing regardless.
+            if _error_code(error) not in NO_TTL_ERRORS:
                 raise OnlineStoreError(f"cannot describe the TTL of DynamoDB table {table}: {error}") from error
             log.warning("%s: this DynamoDB endpoint does not support TTL; expired items are not deleted", table)
             return None
