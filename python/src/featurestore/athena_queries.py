@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from featurestore.athena_limits import check_query_size
 from featurestore.errors import OfflineStoreError
 from featurestore.settings import AthenaSettings
 
@@ -66,6 +67,7 @@ class AthenaQueryRunner:
 
     def fetch(self, sql: str, *, what: str) -> pa.Table:
         """Run `sql` and fetch its rows through GetQueryResults, into columns named as the query's."""
+        check_query_size(sql, what)
         try:
             connection = self._connect()
             try:
@@ -86,6 +88,7 @@ class AthenaQueryRunner:
         read (callers that know the column names restore them)."""
         target = f"{self.location.s3_staging_dir.rstrip('/')}/{UNLOAD_FOLDER}/{uuid.uuid4().hex}/"
         statement = f"unload ({sql}) to '{target}' with (format = 'PARQUET', compression = 'SNAPPY')"
+        check_query_size(statement, what)
         try:
             s3 = self.client("s3")
             manifest: str | None = None
