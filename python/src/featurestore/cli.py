@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from featurestore.backfill import Chunk
+from featurestore.backfill import BackfillPlan, Chunk, ChunkRunner
 from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.settings import Settings
 from featurestore.value_codec import naive_utc
+from featurestore.writer_lease import WriterLeases
 
 app = typer.Typer(
     help="A dbt-native feature store: feature groups are dbt models; this CLI reads their contracts.",
@@ -183,8 +186,31 @@ def backfill(
                 if status == "skipped":
                     progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
 
-        ran = run_backfill(plan, state, dbt_chunk_runner(settings.project_dir, target=target), on_chunk=report)
+        run_chunk = _under_writer_lease(
+            dbt_chunk_runner(settings.project_dir, target=target), _leases_for(settings, target), group
+        )
+        ran = run_backfill(plan, state, run_chunk, on_chunk=report)
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
+
+
+def _leases_for(settings: Settings, target: str | None, wait_seconds: float | None = None) -> WriterLeases:
+    """The writer leases of the offline store that dbt target `target` (default: the settings') writes."""
+    from featurestore.settings import TARGETS
+    from featurestore.writer_lease import DEFAULT_WAIT_SECONDS, open_writer_leases
+
+    if target in TARGETS and target != settings.target:
+        settings = dataclasses.replace(settings, target=target)
+    return open_writer_leases(settings, DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+
+
+def _under_writer_lease(run_chunk: ChunkRunner, leases: WriterLeases, group: str) -> ChunkRunner:
+    """Each chunk under the group's writer lease: micro-batches run between chunks, never during one."""
+
+    def run(plan: BackfillPlan, chunk: Chunk) -> None:
+        with leases.hold([group], f"featurestore backfill of {group}"):
+            run_chunk(plan, chunk)
+
+    return run
 
 
 class _RichSyncProgress:
@@ -322,6 +348,101 @@ def training_set(
     for name in table.column_names:
         shown.add_row(name, *(_format_cell(row[name]) for row in rows))
     console.print(shown)
+
+
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_command(
+    ctx: typer.Context,
+    select: Annotated[
+        str, typer.Option("--select", "-s", help="dbt selection (default: the micro-batch, every incremental model).")
+    ] = "config.materialized:incremental",
+    target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
+    wait_seconds: Annotated[
+        float, typer.Option(help="How long to wait for another writer (a backfill chunk, maintain) to finish.")
+    ] = 3600.0,
+    project_dir: ProjectDir = None,
+) -> None:
+    """`dbt run` under the writer lease of every incremental model it selects: how to run micro-batches.
+    Other arguments go to dbt as they are (e.g. `featurestore run --target athena --vars '{...}'`)."""
+    from dbt.cli.main import dbtRunner
+
+    settings = _settings(project_dir)
+    common = ["--project-dir", str(settings.project_dir), *(["--target", target] if target else [])]
+    listed = dbtRunner().invoke(
+        [
+            "ls",
+            "--resource-type",
+            "model",
+            "--select",
+            select,
+            "--output",
+            "json",
+            "--output-keys",
+            "name config",
+            "--quiet",
+            *common,
+        ]
+    )
+    if not listed.success:
+        raise FeatureStoreError(f"dbt ls --select {select} failed: {listed.exception or 'see dbt output above'}")
+    nodes = [json.loads(line) for line in listed.result or []]
+    models = [node["name"] for node in nodes if node.get("config", {}).get("materialized") == "incremental"]
+    leases = _leases_for(settings, target, wait_seconds)
+    with leases.hold(models, f"featurestore run --select {select}"):
+        result = dbtRunner().invoke(["run", "--select", select, *common, *ctx.args])
+    if not result.success:
+        raise typer.Exit(1)
+
+
+@app.command()
+def maintain(
+    select: Annotated[
+        str | None, typer.Option("--select", "-s", help="Comma-separated groups (default: every feature group).")
+    ] = None,
+    show_files: Annotated[
+        bool, typer.Option("--show-files", help="Count each table's files (Iceberg `$files`) before and after.")
+    ] = False,
+    wait_seconds: Annotated[
+        float, typer.Option(help="How long to wait for a writer of a group (micro-batch, backfill) to finish.")
+    ] = 3600.0,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Compact recent partitions and expire old snapshots of the feature groups' Iceberg tables on Athena
+    (OPTIMIZE, VACUUM), one group at a time under its writer lease; see docs/athena.md."""
+    from featurestore.athena_queries import AthenaQueryRunner
+    from featurestore.maintenance import file_counts, maintain_group, policies
+    from featurestore.manifest import load_manifest
+
+    settings = _settings(project_dir)
+    catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
+    names = [name.strip() for name in select.split(",") if name.strip()] if select else catalog.names()
+    groups = [catalog.get(name) for name in dict.fromkeys(names)]
+    if settings.target != "athena":
+        console.print(
+            "nothing to maintain: the local offline store (DuckDB) keeps no snapshots or small files; "
+            "set FEATURESTORE_TARGET=athena for the Iceberg tables"
+        )
+        return
+    chosen = policies(load_manifest(settings.manifest_path), groups)
+    runner = AthenaQueryRunner(settings.athena)
+
+    def execute(sql: str, what: str) -> object:
+        return runner.fetch(sql, what=what)
+
+    leases = _leases_for(settings, None, wait_seconds)
+    today = dt.datetime.now(dt.UTC).date()
+    for group in groups:
+        with leases.hold([group.name], "featurestore maintain"):
+            before = file_counts(group, execute) if show_files else None
+            maintain_group(group, chosen[group.name], execute, today)
+            after = file_counts(group, execute) if show_files else None
+        line = f"[bold]{group.name}[/bold]: optimized the last {chosen[group.name].optimize_days} days, vacuumed"
+        if before is not None and after is not None:
+            line += (
+                f"; files {before.files:,} -> {after.files:,} (delete files {before.delete_files:,} -> "
+                f"{after.delete_files:,}), {before.bytes / 1e6:,.1f} MB -> {after.bytes / 1e6:,.1f} MB"
+            )
+        console.print(line)
 
 
 def _online_description(settings: Settings) -> str:

@@ -42,7 +42,14 @@ class GroupLease:
         seconds: float = 30.0,
         wait_seconds: float | None = None,
         backoff: Backoff | None = None,
+        *,
+        key_prefix: str = "lease#",
+        holder_kind: str = "sync",
     ) -> None:
+        # key_prefix/holder_kind: the online sync's lease (`lease#<group>`), or another writer's, e.g. the
+        # offline writers' `writer#<model>` (writer_lease.py), named in the messages as `holder_kind`.
+        self.key_prefix = key_prefix
+        self.kind = holder_kind
         self.client = client
         self.table = table
         self.group = group
@@ -60,7 +67,7 @@ class GroupLease:
 
     @property
     def _key(self) -> dict[str, Any]:
-        return {"group_name": {"S": f"lease#{self.group}"}}
+        return {"group_name": {"S": f"{self.key_prefix}{self.group}"}}
 
     def acquire(self) -> None:
         """Take the lease, waiting (up to wait_seconds) for a holder to release it or let it expire."""
@@ -84,6 +91,8 @@ class GroupLease:
                             "holder": {"S": self.holder},
                             "token": {"N": str(token + 1)},
                             "expires_ms": {"N": str(now_ms + int(self.seconds * 1000))},
+                            # When it was taken (UTC): writer_lease.py's in_flight_since.
+                            "since_ms": {"N": str(now_ms)},
                         },
                         ConditionExpression=condition,
                         **({"ExpressionAttributeNames": {"#tok": "token"}} if item is not None else {}),
@@ -98,8 +107,9 @@ class GroupLease:
                     return
             if time.monotonic() > deadline:
                 raise OnlineStoreError(
-                    f"another sync of feature group '{self.group}' holds its lease (DynamoDB item "
-                    f"lease#{self.group} in {self.table}); wait for it to finish, or for the lease to expire"
+                    f"another {self.kind} of '{self.group}' holds its lease (DynamoDB item "
+                    f"{self.key_prefix}{self.group} in {self.table}); wait for it to finish, or for the lease "
+                    "to expire"
                 )
             time.sleep(min(0.2, self.seconds / 10))
 
@@ -124,8 +134,8 @@ class GroupLease:
                 return
             if now > self._valid_until:
                 raise LeaseLostError(
-                    f"sync of feature group '{self.group}' stalled past its lease; stopped writing "
-                    "(rerun `featurestore sync`; nothing is lost)"
+                    f"{self.kind} of '{self.group}' stalled past its lease; stopped writing "
+                    f"(rerun the {self.kind}; nothing is lost)"
                 )
             self._renew()
 
@@ -148,7 +158,7 @@ class GroupLease:
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                self._lost = f"another sync took the lease of feature group '{self.group}'; stopped writing"
+                self._lost = f"another {self.kind} took the lease of '{self.group}'; stopped writing"
                 raise LeaseLostError(self._lost) from error
             raise
         self._started(started)
@@ -174,8 +184,8 @@ class GroupLease:
                     # Frozen past the lease (the writers check the same clock and stop): renewing now could
                     # only succeed if no one took it, but the writers' verdict must not depend on a race.
                     self._lost = (
-                        f"sync of feature group '{self.group}' stalled past its lease; stopped writing "
-                        "(rerun `featurestore sync`; nothing is lost)"
+                        f"{self.kind} of '{self.group}' stalled past its lease; stopped writing "
+                        f"(rerun the {self.kind}; nothing is lost)"
                     )
                     return
                 try:

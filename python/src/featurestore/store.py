@@ -15,6 +15,7 @@ from featurestore.serving import OnlineFeatures, get_online_features
 from featurestore.settings import Settings
 from featurestore.sync import GroupSyncSummary, OfflineReader, SyncProgress, sync
 from featurestore.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource
+from featurestore.writer_lease import open_writer_leases
 
 
 class FeatureStore:
@@ -132,6 +133,7 @@ class FeatureStore:
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
         overlap = self.settings.online.sync_overlap if self.settings else None
+        writers = open_writer_leases(self.settings) if self.settings else None
         return sync(
             self.catalog,
             self.offline_reader,
@@ -140,6 +142,7 @@ class FeatureStore:
             now=self._now,
             progress=progress,
             full=full,
+            writers=writers,
             **({"overlap": overlap} if overlap is not None else {}),
         )
 
