@@ -93,6 +93,7 @@ class GroupLease:
                             "expires_ms": {"N": str(now_ms + int(self.seconds * 1000))},
                             # When it was taken (UTC): writer_lease.py's in_flight_since.
                             "since_ms": {"N": str(now_ms)},
+                            "what": {"S": self.kind},
                         },
                         ConditionExpression=condition,
                         **({"ExpressionAttributeNames": {"#tok": "token"}} if item is not None else {}),
@@ -106,8 +107,9 @@ class GroupLease:
                     self._started(started)
                     return
             if time.monotonic() > deadline:
+                holder = item.get("what", {}).get("S", self.kind) if item else self.kind
                 raise OnlineStoreError(
-                    f"another {self.kind} of '{self.group}' holds its lease (DynamoDB item "
+                    f"another {holder} of '{self.group}' holds its lease (DynamoDB item "
                     f"{self.key_prefix}{self.group} in {self.table}); wait for it to finish, or for the lease "
                     "to expire"
                 )
