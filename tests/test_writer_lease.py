@@ -82,9 +82,11 @@ def test_a_busy_model_is_refused_after_the_wait_naming_its_writer(tmp_path: Path
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
         leases = FileWriterLeases(folder, wait_seconds=0.2, poll_seconds=0.05)
-        with pytest.raises(WriterBusyError, match=r"'user_engagement' is being written by featurestore backfill"):
-            with leases.hold(["user_engagement"], "micro-batch"):
-                pass
+        with (
+            pytest.raises(WriterBusyError, match=r"'user_engagement' is being written by featurestore backfill"),
+            leases.hold(["user_engagement"], "micro-batch"),
+        ):
+            pass
         assert leases.in_flight_since("user_engagement") is not None
     finally:
         holder.kill()  # a writer that dies: the OS releases its lock
@@ -121,9 +123,11 @@ def test_dynamodb_leases_exclude_a_second_writer_until_released(
         assert since is not None and abs(since - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(
             seconds=scaled(30)
         )
-        with pytest.raises(OnlineStoreError, match="another featurestore maintain of 'user_engagement' holds"):
-            with impatient.hold(["user_engagement"], "micro-batch"):
-                pass
+        with (
+            pytest.raises(OnlineStoreError, match="another featurestore maintain of 'user_engagement' holds"),
+            impatient.hold(["user_engagement"], "micro-batch"),
+        ):
+            pass
         # Other models are free.
         with impatient.hold(["article_popularity"], "micro-batch"):
             pass
@@ -139,9 +143,11 @@ def test_a_dynamodb_lease_outlives_its_validity_while_held(
     first, impatient = dynamodb_leases
     with first.hold(["user_engagement"], "featurestore backfill of user_engagement"):
         time.sleep(first.lease_seconds * 1.5)
-        with pytest.raises(OnlineStoreError, match="holds its lease"):
-            with impatient.hold(["user_engagement"], "micro-batch"):
-                pass
+        with (
+            pytest.raises(OnlineStoreError, match="holds its lease"),
+            impatient.hold(["user_engagement"], "micro-batch"),
+        ):
+            pass
 
 
 # --- the sync and a writer at work ---
