@@ -9,15 +9,13 @@ from collections.abc import Iterator
 import boto3
 import pyarrow as pa
 import pytest
-from athena_fakes import FakeUnload
-from conftest import DATA_BUCKET, AthenaEnv
+from athena_fakes import FakeUnload, athena_training_sets
+from conftest import AthenaEnv
 from local_project import LocalProject, in_process_dbt_env, make_local_project
 
 from featurestore.athena_limits import MAX_QUERY_BYTES, QueryTooLongError, check_query_size
 from featurestore.athena_training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets
-from featurestore.dbt_compiler import DbtCompiler
 from featurestore.manifest import FeatureGroupCatalog
-from featurestore.settings import AthenaSettings
 from featurestore.training_sets import TrainingSetRequest
 
 pytestmark = [pytest.mark.dbt, pytest.mark.aws, pytest.mark.slow]
@@ -83,20 +81,10 @@ def request_20_by_50() -> TrainingSetRequest:
 
 @pytest.fixture
 def athena(athena_env: AthenaEnv, project: LocalProject) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
-    server = athena_env.server
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in athena_env.env.items():
-            patch.setenv(name, value)
-        compiler = DbtCompiler(project.root, target="athena", profiles_dir=athena_env.profiles_dir)
-        catalog = FeatureGroupCatalog.from_manifest_path(project.manifest_path())
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
-        location = AthenaSettings(
-            region=server.region,
-            s3_data_dir=f"s3://{DATA_BUCKET}/",
-            schema="featurestore",
-            endpoint_url=server.endpoint_url,
-        )
-        yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session
+    with athena_training_sets(
+        athena_env, project.root, FeatureGroupCatalog.from_manifest_path(project.manifest_path())
+    ) as made:
+        yield made
 
 
 def test_the_check_counts_utf8_bytes() -> None:
