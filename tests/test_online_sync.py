@@ -34,6 +34,7 @@ from online_support import (
     online_mismatches,
     values_for,
 )
+from timing import scaled
 
 from featurestore.dynamodb_lease import GroupLease, LeaseLostError
 from featurestore.dynamodb_online_store import DynamoDBOnlineStore
@@ -49,8 +50,9 @@ if TYPE_CHECKING:
     from conftest import Dynalite
 
 TESTS_DIR = Path(__file__).resolve().parent
-# Short, so that a rerun after a killed batch-mode sync waits little for the lease the killed one held.
-LEASE_SECONDS = 3.0
+# Short, so that a rerun after a killed batch-mode sync waits little for the lease the killed one held;
+# scaled to the machine's load (timing.py), as the background renewal must keep up on a busy host.
+LEASE_SECONDS = scaled(3.0)
 FAST_BACKOFF = Backoff(max_attempts=12, base_seconds=0.001, cap_seconds=0.01)
 # The sync time of the tests whose rows are all in the past: after every row, whatever the machine's clock.
 AFTER_ALL = BASE_TIME + dt.timedelta(days=30)
@@ -866,7 +868,7 @@ else:
     client = boto3.client("dynamodb", endpoint_url=sys.argv[4], region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
     store = DynamoDBOnlineStore(client, table_prefix=sys.argv[5], write_concurrency=8, write_mode=sys.argv[6],
-                                lease_seconds=3.0)
+                                lease_seconds={lease_seconds})
 print("ready", flush=True)
 for summary in sync(catalog_of(make_group()), DuckDBOfflineStore(Path(sys.argv[1])), store, now=lambda: now):
     print(summary.items_written, summary.skipped_stale, flush=True)
@@ -876,7 +878,7 @@ for summary in sync(catalog_of(make_group()), DuckDBOfflineStore(Path(sys.argv[1
 @pytest.mark.slow
 def test_sync_killed_at_random_points_converges(offline: OfflineTable, stores: StoreFactory, tmp_path: Path) -> None:
     script = tmp_path / "sync_script.py"
-    script.write_text(SYNC_SCRIPT.format(tests=str(TESTS_DIR)))
+    script.write_text(SYNC_SCRIPT.format(tests=str(TESTS_DIR), lease_seconds=LEASE_SECONDS))
     rng = random.Random(11)
     entities = 300
     offline.upsert(history(range(1, entities + 1), steps=2))
