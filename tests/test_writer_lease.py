@@ -24,7 +24,7 @@ from featurestore.errors import OnlineStoreError
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.sqlite_online_store import SqliteOnlineStore
 from featurestore.sync import sync
-from featurestore.writer_lease import DynamoDBWriterLeases, FileWriterLeases, WriterBusyError
+from featurestore.writer_lease import DynamoDBWriterLeases, FileWriterLeases, WriterBusyError, under_leases
 
 if TYPE_CHECKING:
     from conftest import Dynalite
@@ -195,3 +195,22 @@ def test_rows_a_writer_commits_in_batches_are_all_synced(tmp_path: Path) -> None
     assert after.items_written == 10
     assert online_mismatches(store, offline) == []
     store.close()
+
+
+def test_each_backfill_chunk_runs_under_the_groups_lease_and_micro_batches_fit_between(tmp_path: Path) -> None:
+    from featurestore.backfill import BackfillState, plan_backfill, run_backfill
+
+    leases = FileWriterLeases(tmp_path / "locks", wait_seconds=scaled(10), poll_seconds=0.01)
+    plan = plan_backfill("user_engagement", dt.datetime(2026, 10, 1), dt.datetime(2026, 10, 4), chunk_days=1)
+    seen: list[bool] = []
+
+    def chunk_runner(_plan: object, _chunk: object) -> None:
+        seen.append(leases.in_flight_since("user_engagement") is not None)
+
+    run_backfill(
+        plan,
+        BackfillState(tmp_path / "state.json", plan),
+        under_leases(chunk_runner, leases, ["user_engagement"], "featurestore backfill of user_engagement"),
+    )
+    assert seen == [True, True, True]
+    assert leases.in_flight_since("user_engagement") is None

@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from featurestore.backfill import BackfillPlan, Chunk, ChunkRunner
+from featurestore.backfill import Chunk
 from featurestore.errors import FeatureStoreError
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.offline_store import DuckDBOfflineStore
 from featurestore.settings import Settings
 from featurestore.value_codec import naive_utc
-from featurestore.writer_lease import WriterLeases
+from featurestore.writer_lease import WriterLeases, under_leases
 
 app = typer.Typer(
     help="A dbt-native feature store: feature groups are dbt models; this CLI reads their contracts.",
@@ -186,8 +186,11 @@ def backfill(
                 if status == "skipped":
                     progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
 
-        run_chunk = _under_writer_lease(
-            dbt_chunk_runner(settings.project_dir, target=target), _leases_for(settings, target), group
+        run_chunk = under_leases(
+            dbt_chunk_runner(settings.project_dir, target=target),
+            _leases_for(settings, target),
+            [group],
+            f"featurestore backfill of {group}",
         )
         ran = run_backfill(plan, state, run_chunk, on_chunk=report)
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
@@ -201,16 +204,6 @@ def _leases_for(settings: Settings, target: str | None, wait_seconds: float | No
     if target in TARGETS and target != settings.target:
         settings = dataclasses.replace(settings, target=target)
     return open_writer_leases(settings, DEFAULT_WAIT_SECONDS if wait_seconds is None else wait_seconds)
-
-
-def _under_writer_lease(run_chunk: ChunkRunner, leases: WriterLeases, group: str) -> ChunkRunner:
-    """Each chunk under the group's writer lease: micro-batches run between chunks, never during one."""
-
-    def run(plan: BackfillPlan, chunk: Chunk) -> None:
-        with leases.hold([group], f"featurestore backfill of {group}"):
-            run_chunk(plan, chunk)
-
-    return run
 
 
 class _RichSyncProgress:

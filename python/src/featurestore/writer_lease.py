@@ -25,10 +25,10 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, ParamSpec, Protocol, TypeVar
 
 from featurestore.errors import FeatureStoreError
 from featurestore.settings import Settings
@@ -37,6 +37,10 @@ DEFAULT_WAIT_SECONDS = 3600.0  # a micro-batch may wait for a backfill chunk (at
 WRITER_KEY_PREFIX = "writer#"
 # Athena's default DML timeout (30 minutes): how long a dead writer's last statement may still commit.
 ORPHANED_STATEMENT_MS = 30 * 60 * 1000
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class WriterBusyError(FeatureStoreError):
@@ -181,3 +185,14 @@ def open_writer_leases(settings: Settings, wait_seconds: float = DEFAULT_WAIT_SE
         store.ensure_table(table, key="group_name", ttl_attribute=None)
         return DynamoDBWriterLeases(store.client, table, wait_seconds=wait_seconds)
     return FileWriterLeases(settings.project_dir / "target" / "locks", wait_seconds)
+
+
+def under_leases(run: Callable[P, T], leases: WriterLeases, models: Sequence[str], what: str) -> Callable[P, T]:
+    """`run`, each call holding the writer leases of `models` (e.g. each chunk of a backfill, so that
+    micro-batches run between chunks and never during one)."""
+
+    def leased(*args: P.args, **kwargs: P.kwargs) -> T:
+        with leases.hold(models, what):
+            return run(*args, **kwargs)
+
+    return leased
