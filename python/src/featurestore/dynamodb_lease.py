@@ -141,23 +141,27 @@ class GroupLease:
                 )
             self._renew()
 
+    def _if_ours(self, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The parts of a request on the lease item that make it apply only while the lease is still ours (the
+        token and holder it was taken with), with further expression `values`."""
+        return {
+            "TableName": self.table,
+            "Key": self._key,
+            "ConditionExpression": "#tok = :tok AND holder = :me",
+            "ExpressionAttributeNames": {"#tok": "token"},
+            "ExpressionAttributeValues": {
+                ":tok": {"N": str(self.token)},
+                ":me": {"S": self.holder},
+                **(values or {}),
+            },
+        }
+
     def _renew(self) -> None:
         """Extend the lease by its validity, conditionally on the token (call with the lock held)."""
         started = time.monotonic()
         try:
-            self._call(
-                self.client.update_item,
-                TableName=self.table,
-                Key=self._key,
-                UpdateExpression="SET expires_ms = :exp",
-                ConditionExpression="#tok = :tok AND holder = :me",
-                ExpressionAttributeNames={"#tok": "token"},
-                ExpressionAttributeValues={
-                    ":exp": {"N": str(int(time.time() * 1000) + int(self.seconds * 1000))},
-                    ":tok": {"N": str(self.token)},
-                    ":me": {"S": self.holder},
-                },
-            )
+            expires = {":exp": {"N": str(int(time.time() * 1000) + int(self.seconds * 1000))}}
+            self._call(self.client.update_item, UpdateExpression="SET expires_ms = :exp", **self._if_ours(expires))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 self._lost = f"another {self.kind} took the lease of '{self.group}'; stopped writing"
@@ -211,14 +215,7 @@ class GroupLease:
         """Delete the lease if it is still ours. Never raises for throttling: the writes are done and confirmed,
         and a lease left behind only delays the next sync until it expires."""
         try:
-            self._call(
-                self.client.delete_item,
-                TableName=self.table,
-                Key=self._key,
-                ConditionExpression="#tok = :tok AND holder = :me",
-                ExpressionAttributeNames={"#tok": "token"},
-                ExpressionAttributeValues={":tok": {"N": str(self.token)}, ":me": {"S": self.holder}},
-            )
+            self._call(self.client.delete_item, **self._if_ours())
             return
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
