@@ -125,7 +125,10 @@ bench-pit: setup
 	$(BIN)/python benchmarks/bench_pit_join.py --work-dir $(BENCH_DIR)-pit --out $(BENCH_DIR)-pit/results.md
 
 # A smoke test on a real AWS account, never run by CI: loads the demo's raw data into S3 and Glue, builds
-# everything on Athena with all tests, runs one micro-batch (staging tables + feature groups), and prints the data each step scanned.
+# everything on Athena with all tests, runs one micro-batch (staging tables + feature groups) under the writer
+# leases, and prints the data each step scanned; then syncs the online groups to DynamoDB, builds a training
+# set on Athena, and compacts the feature groups (`maintain`), printing their Iceberg file counts before and after.
+ATHENA_SCHEMA := $(or $(FEATURESTORE_ATHENA_SCHEMA),featurestore)
 athena-smoke: setup $(RAW_DIR)/.complete
 	@test -n "$${FEATURESTORE_S3_DATA_DIR:-}" && test -n "$${FEATURESTORE_S3_STAGING_DIR:-}" || { \
 		echo "athena-smoke: set FEATURESTORE_S3_DATA_DIR, FEATURESTORE_S3_STAGING_DIR and AWS credentials"; \
@@ -135,8 +138,16 @@ athena-smoke: setup $(RAW_DIR)/.complete
 		--s3-uri $(patsubst %/,%,$(FEATURESTORE_S3_DATA_DIR))/raw/
 	$(BIN)/dbt build --target athena
 	$(BIN)/featurestore athena bytes-scanned
-	$(BIN)/dbt run --target athena --select config.materialized:incremental
+	$(BIN)/featurestore run --target athena --select config.materialized:incremental
 	$(BIN)/featurestore athena bytes-scanned
+	FEATURESTORE_TARGET=athena FEATURESTORE_ONLINE_BACKEND=dynamodb $(BIN)/featurestore sync --now $(DEMO_AS_OF)
+	FEATURESTORE_TARGET=athena FEATURESTORE_ONLINE_BACKEND=dynamodb \
+		$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_AS_OF)
+	FEATURESTORE_TARGET=athena $(BIN)/featurestore training-set \
+		--spine $(ATHENA_SCHEMA)_training_sets.impression_click_labels --spine-time shown_at \
+		--features user_engagement:clicks_7d,user_engagement:ctr_24h,article_popularity:ctr_1h,user_category_affinity:click_share_30d \
+		--out target/athena_impression_click_training_set.parquet
+	FEATURESTORE_TARGET=athena $(BIN)/featurestore maintain --show-files
 
 clean:
 	rm -rf target dbt_packages logs data .dbt $(VENV) node_modules

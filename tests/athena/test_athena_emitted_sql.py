@@ -43,7 +43,10 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +75,9 @@ FEATURES_SCHEMA = f"{ATHENA_SCHEMA}_features"
 STAGING_SCHEMA = f"{ATHENA_SCHEMA}_staging"
 DATA_BUCKET = "featurestore-data"
 TMP_SUFFIX = "__dbt_tmp"
+# `unique_tmp_table_suffix: true` (dbt_project.yml): an incremental run's temporary table is
+# `<model>__dbt_tmp_<uuid4 with underscores>`, its own, so concurrent runs cannot drop each other's.
+UNIQUE_TMP = r"__dbt_tmp_[0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12}"
 
 LOOKBACK_HOURS = 6  # dbt_project.yml: late_arrival_lookback_hours
 # What the fake Athena answers to the watermark query: not on any grain, with microseconds, so the
@@ -304,7 +310,7 @@ class AthenaCatalogEffects:
             self.glue.update_table(DatabaseName=schema, TableInput=table_input)
 
     def _create_iceberg_table(self, schema: str, table: str, location: str) -> None:
-        model = table.removesuffix(TMP_SUFFIX)
+        model = re.sub(rf"(?:{UNIQUE_TMP}|{TMP_SUFFIX})$", "", table)
         columns = [{"Name": name, "Type": GLUE_TYPES[c["type"]]} for name, c in model_columns(model).items()]
         self.glue.create_table(
             DatabaseName=schema,
@@ -344,31 +350,14 @@ RUN_ARGS: Mapping[str, Sequence[str]] = {
 
 
 @pytest.fixture(scope="module")
-def runs(athena_env: AthenaEnv, athena_dbt: Dbt, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+def effects(athena_env: AthenaEnv) -> Iterator[AthenaCatalogEffects]:
+    """moto's Athena with the catalog effects, for this module; its schemas are removed afterwards."""
     glue = athena_env.server.client("glue")
     effects = AthenaCatalogEffects(glue, WATERMARK)
-    env = {**athena_dbt.env, "FEATURESTORE_ATHENA_SCHEMA": ATHENA_SCHEMA}
-    work = tmp_path_factory.mktemp("emitted-sql")
-    dbt = dataclasses.replace(athena_dbt, env=env)
-    results: dict[str, Run] = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(AthenaBackend, "start_query_execution", effects.wrap(AthenaBackend.start_query_execution))
         try:
-            # Sequential by necessity: each run starts from the catalog the previous one left.
-            for name in RUNS:
-                first = len(effects.statements)
-                # The micro-batch selection: the incremental staging tables and the feature groups.
-                args = ["run", "--target", "athena", "--select", "config.materialized:incremental", *RUN_ARGS[name]]
-                result = dbt.run(args, work / name)
-                assert result.ok, result.describe()
-                assert not effects.errors, "\n".join(effects.errors)
-                tables = {
-                    t["Name"]: glue.get_table(DatabaseName=schema, Name=t["Name"])["Table"]
-                    for schema in (FEATURES_SCHEMA, STAGING_SCHEMA)
-                    for t in glue.get_tables(DatabaseName=schema)["TableList"]
-                }
-                results[name] = Run(name, result, tuple(effects.statements[first:]), tables)
-            yield results
+            yield effects
         finally:
             databases = {d["Name"] for d in glue.get_databases()["DatabaseList"]}
             for schema in (FEATURES_SCHEMA, STAGING_SCHEMA):
@@ -376,6 +365,32 @@ def runs(athena_env: AthenaEnv, athena_dbt: Dbt, tmp_path_factory: pytest.TempPa
                     for table in glue.get_tables(DatabaseName=schema)["TableList"]:
                         glue.delete_table(DatabaseName=schema, Name=table["Name"])
                     glue.delete_database(Name=schema)
+
+
+@pytest.fixture(scope="module")
+def runs(
+    athena_env: AthenaEnv, athena_dbt: Dbt, effects: AthenaCatalogEffects, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Run]:
+    glue = athena_env.server.client("glue")
+    env = {**athena_dbt.env, "FEATURESTORE_ATHENA_SCHEMA": ATHENA_SCHEMA}
+    work = tmp_path_factory.mktemp("emitted-sql")
+    dbt = dataclasses.replace(athena_dbt, env=env)
+    results: dict[str, Run] = {}
+    # Sequential by necessity: each run starts from the catalog the previous one left.
+    for name in RUNS:
+        first = len(effects.statements)
+        # The micro-batch selection: the incremental staging tables and the feature groups.
+        args = ["run", "--target", "athena", "--select", "config.materialized:incremental", *RUN_ARGS[name]]
+        result = dbt.run(args, work / name)
+        assert result.ok, result.describe()
+        assert not effects.errors, "\n".join(effects.errors)
+        tables = {
+            t["Name"]: glue.get_table(DatabaseName=schema, Name=t["Name"])["Table"]
+            for schema in (FEATURES_SCHEMA, STAGING_SCHEMA)
+            for t in glue.get_tables(DatabaseName=schema)["TableList"]
+        }
+        results[name] = Run(name, result, tuple(effects.statements[first:]), tables)
+    return results
 
 
 # --- checks, as functions of a statement's text so the harness itself can be tested on doctored input ---
@@ -464,8 +479,8 @@ def merge_problems(
     target, source = merge.this, merge.args["using"]
     if (target.name, target.db, target.alias) != (group.name, group.schema, "target"):
         problems.append(f"target is {target.sql('athena')}")
-    if (source.name, source.alias) != (group.name + TMP_SUFFIX, "src"):
-        problems.append(f"source is {source.sql('athena')}")
+    if source.alias != "src" or not re.fullmatch(group.name + UNIQUE_TMP, source.name):
+        problems.append(f"source is {source.sql('athena')}, not a uniquely named temporary table")
     on = merge.args["on"]
     keys = {
         part.left.name
@@ -559,6 +574,13 @@ def ctas_of(statements: Sequence[Statement], table: str, schema: str = FEATURES_
     return only(statements, rf'create\s+table\s+"awsdatacatalog"\."{schema}"\."{table}"\s', f"CTAS of {table}")
 
 
+def created_table(sql: str) -> str:
+    """The name of the table a CTAS creates."""
+    match = CTAS.match(sql)
+    assert match is not None, sql[:200]
+    return match["table"]
+
+
 def ctas_problems(
     sql: str,
     table: str,
@@ -624,7 +646,7 @@ def test_watermark_check_accepts_a_bounded_query_and_flags_an_unbounded_one() ->
 
 
 GOOD_MERGE = f"""merge into "awsdatacatalog"."{FEATURES_SCHEMA}"."user_engagement" as target
-using "awsdatacatalog"."{FEATURES_SCHEMA}"."user_engagement__dbt_tmp" as src
+using "awsdatacatalog"."{FEATURES_SCHEMA}"."user_engagement__dbt_tmp_0c4b1f9e_1d2a_4b7c_9e8f_0123456789ab" as src
 on (target.user_id = src.user_id and target.effective_at = src.effective_at
     and (target.effective_at >= timestamp '2026-10-03 04:05:00'))
 when matched then update set "clicks_1h" = src."clicks_1h"
@@ -721,9 +743,10 @@ def test_incremental_run_merges_with_a_literal_lower_bound(runs: dict[str, Run],
     # recent partitions (the fake answers it, so the whole-table fallback is not needed).
     watermark = only(statements, r"select\s+max\(", "watermark query")
     assert recent_watermark_problems(watermark.sql, group.watermark_column, group.event_time) == []
-    tmp = ctas_of(statements, group.name + TMP_SUFFIX)
+    tmp = ctas_of(statements, group.name + UNIQUE_TMP)
+    tmp_name = created_table(tmp.sql)
     # dbt-athena creates temporary tables unpartitioned (only the MERGE's target is).
-    assert ctas_problems(tmp.sql, group.name + TMP_SUFFIX, group.name + TMP_SUFFIX, partitioning=None) == []
+    assert ctas_problems(tmp.sql, tmp_name, tmp_name, partitioning=None) == []
     # The new rows are computed from the literal bounds alone: the target is read only by the watermark
     # query (a `select max(...)` from it inside the model would scan every partition).
     assert f'"{FEATURES_SCHEMA}"."{group.name}"' not in tmp.sql
@@ -733,7 +756,7 @@ def test_incremental_run_merges_with_a_literal_lower_bound(runs: dict[str, Run],
     assert update_condition_problems(merge.sql, group, expected=True) == []
     assert not [s for s in statements if re.match(r"delete\b", s.sql, re.IGNORECASE)]
     # The temporary table is dropped again (through Glue).
-    assert group.name + TMP_SUFFIX not in runs["incremental"].tables
+    assert not [name for name in runs["incremental"].tables if name.startswith(group.name + TMP_SUFFIX)]
 
 
 @pytest.mark.parametrize("group", FEATURE_GROUPS, ids=GROUP_IDS)
@@ -850,7 +873,7 @@ def test_staging_micro_batch_reads_new_raw_partitions_and_merges_within_a_litera
     assert match["dt_from"] == STAGING_DT_FROM
     # 3. The temporary table reads raw rows of those partitions only, and staged ids from the batch's
     # oldest event time on, both as literals.
-    tmp = ctas_of(statements, model.name + TMP_SUFFIX, STAGING_SCHEMA)
+    tmp = ctas_of(statements, model.name + UNIQUE_TMP, STAGING_SCHEMA)
     select = sqlglot.parse_one(tmp.sql, read="athena").expression
     reads = {
         table.name: table.find_ancestor(exp.Select)
@@ -876,10 +899,61 @@ def test_staging_micro_batch_reads_new_raw_partitions_and_merges_within_a_litera
 def test_staging_check_flags_a_merge_without_its_literal_bound() -> None:
     model = STAGING_MODELS[0]
     merge = f"""merge into "awsdatacatalog"."{STAGING_SCHEMA}"."{model.name}" as target
-using "awsdatacatalog"."{STAGING_SCHEMA}"."{model.name}__dbt_tmp" as src
+using "awsdatacatalog"."{STAGING_SCHEMA}"."{model.name}__dbt_tmp_0c4b1f9e_1d2a_4b7c_9e8f_0123456789ab" as src
 on (target.impression_id = src.impression_id and (target.shown_at >= timestamp '2026-10-01 22:13:05'))
 when matched then update set "user_id" = src."user_id"
 when not matched then insert ("impression_id") values (src."impression_id")"""
     assert merge_problems(merge, model, BATCH_EVENTS_FROM, None) == []
     unbounded = merge.replace(" and (target.shown_at >= timestamp '2026-10-01 22:13:05')", "")
     assert any("expected literal" in p for p in merge_problems(unbounded, model, BATCH_EVENTS_FROM, None))
+
+
+# --- two writers of one group at once ---
+
+FEATURESTORE = Path(sys.executable).parent / "featurestore"
+
+
+def test_two_runs_of_one_group_get_their_own_temporary_tables_and_take_turns(
+    runs: dict[str, Run], effects: AthenaCatalogEffects, athena_dbt: Dbt, tmp_path: Path
+) -> None:
+    """Two micro-batches of user_engagement started at once through `featurestore run` (say a scheduler's
+    overlap, or a micro-batch beside a backfill chunk): each builds its own uniquely named temporary table,
+    and the second waits for the first's writer lease (a DynamoDB item, here in moto) before it sends its
+    first statement, so their statements do not interleave."""
+    group = FEATURE_GROUPS[0]
+    env = {
+        **athena_dbt.env,
+        "FEATURESTORE_ATHENA_SCHEMA": ATHENA_SCHEMA,
+        "FEATURESTORE_DYNAMODB_TABLE_PREFIX": f"c{uuid.uuid4().hex[:8]}_",
+        "DBT_PARTIAL_PARSE": "false",
+    }
+    first = len(effects.statements)
+    processes = []
+    for index in range(2):
+        work = tmp_path / f"run{index}"
+        work.mkdir()
+        command = [str(FEATURESTORE), "run", "--select", group.name, "--target", "athena"]
+        command += ["--project-dir", str(PROJECT_DIR)]
+        run_env = {**env, "DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
+        out = (work / "out.txt").open("wb")
+        processes.append((subprocess.Popen(command, env=run_env, stdout=out, stderr=subprocess.STDOUT), work, out))
+    for process, work, out in processes:
+        process.wait(timeout=900)
+        out.close()
+        assert process.returncode == 0, (work / "out.txt").read_text()[-3000:]
+    assert not effects.errors, "\n".join(effects.errors)
+    statements = [s for s in effects.statements[first:] if s.model == group.name]
+    tmp_names = [created_table(s.sql) for s in statements if CTAS.match(s.sql)]
+    assert len(tmp_names) == 2 and len(set(tmp_names)) == 2, tmp_names
+    assert all(re.fullmatch(group.name + UNIQUE_TMP, name) for name in tmp_names), tmp_names
+    # Each run: its watermark query, then the statements naming its temporary table; the second run's
+    # watermark query comes only after the first run's last statement.
+    labels = []
+    for statement in statements:
+        if WATERMARK_QUERY.match(statement.sql):
+            labels.append("w")
+        else:
+            named = [str(i) for i, name in enumerate(tmp_names) if name in statement.sql]
+            labels.append("".join(named) or "-")
+    sequence = "".join(label for label in labels if label != "-")
+    assert re.fullmatch(r"w0+w1+", sequence), f"interleaved: {sequence}"

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import DATA_BUCKET, AthenaEnv
-from support.athena_fakes import FakeUnload
+from support.athena_fakes import FakeUnload, athena_training_sets
 from support.local_project import LocalProject, in_process_dbt_env, make_local_project
 
 from featurestore.aws.athena_queries import UNLOAD_FOLDER
@@ -210,20 +210,8 @@ class FakeAthena(FakeUnload):
 def athena(
     athena_env: AthenaEnv, project: LocalProject, local: LocalTrainingSets
 ) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
-    server = athena_env.server
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in athena_env.env.items():
-            patch.setenv(name, value)
-        compiler = DbtCompiler(project.root, target="athena", profiles_dir=athena_env.profiles_dir)
-        catalog = local.catalog
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
-        location = AthenaSettings(
-            region=server.region,
-            s3_data_dir=f"s3://{DATA_BUCKET}/",
-            schema="featurestore",
-            endpoint_url=server.endpoint_url,
-        )
-        yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session
+    with athena_training_sets(athena_env, project.root, local.catalog) as made:
+        yield made
 
 
 def _leftovers(athena_env: AthenaEnv) -> tuple[list[str], list[str]]:

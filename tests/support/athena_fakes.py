@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from featurestore.aws.athena_queries import UNLOAD_FOLDER
+from featurestore.core.dbt_compiler import DbtCompiler
+from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.core.settings import AthenaSettings
+from featurestore.offline.athena import AthenaTrainingSets
 
 UNLOAD_STATEMENT = re.compile(
     r"unload \((?P<query>.*)\) to '(?P<target>s3://[^']+)' with \(format = 'PARQUET', compression = 'SNAPPY'\)",
@@ -101,3 +109,24 @@ class FakeUnload:
                 "State": "FAILED",
                 "StateChangeReason": self.fail_with,
             }
+
+
+@contextlib.contextmanager
+def athena_training_sets(
+    athena_env: Any, project_root: Path, catalog: FeatureGroupCatalog
+) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
+    """AthenaTrainingSets on the moto server of `athena_env` for the project at `project_root`, with the
+    environment dbt-athena compiles with (restored afterwards), and its boto3 session."""
+    server = athena_env.server
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in athena_env.env.items():
+            patch.setenv(name, value)
+        compiler = DbtCompiler(project_root, target="athena", profiles_dir=athena_env.profiles_dir)
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
+        location = AthenaSettings(
+            region=server.region,
+            s3_data_dir="s3://featurestore-data/",
+            schema="featurestore",
+            endpoint_url=server.endpoint_url,
+        )
+        yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session

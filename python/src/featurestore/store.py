@@ -15,6 +15,7 @@ from featurestore.core.timestamps import utc_now
 from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
 from featurestore.offline.base import SpineInput
 from featurestore.offline.training_sets import TrainingSetRequest, resolve_spine
+from featurestore.offline.writer_lease import open_writer_leases
 from featurestore.online import OnlineStore, open_online_store
 from featurestore.online.serving import OnlineFeatures, get_online_features
 from featurestore.online.sync import GroupSyncSummary, SyncProgress, sync
@@ -120,6 +121,7 @@ class FeatureStore:
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
         overlap = self.settings.online.sync_overlap if self.settings else None
+        writers = open_writer_leases(self.settings) if self.settings else None
         return sync(
             self.catalog,
             self.offline_reader,
@@ -128,6 +130,7 @@ class FeatureStore:
             now=self._now,
             progress=progress,
             full=full,
+            writers=writers,
             **({"overlap": overlap} if overlap is not None else {}),
         )
 

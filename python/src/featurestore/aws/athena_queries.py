@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from featurestore.aws.athena_limits import check_query_size
 from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.errors import OfflineStoreError
 from featurestore.core.settings import AthenaSettings
@@ -54,6 +55,7 @@ class AthenaQueryRunner:
 
     def fetch(self, sql: str, *, what: str) -> pa.Table:
         """Run `sql` and fetch its rows through GetQueryResults, into columns named as the query's."""
+        check_query_size(sql, what)
         try:
             connection = self._connect()
             try:
@@ -74,6 +76,7 @@ class AthenaQueryRunner:
         read (callers that know the column names restore them)."""
         target = f"{self.location.s3_staging_dir.rstrip('/')}/{UNLOAD_FOLDER}/{uuid.uuid4().hex}/"
         statement = f"unload ({sql}) to '{target}' with (format = 'PARQUET', compression = 'SNAPPY')"
+        check_query_size(statement, what)
         try:
             s3 = self.client("s3")
             manifest: str | None = None

@@ -115,7 +115,9 @@ def backfill(
     project_dir: ProjectDir = None,
 ) -> None:
     """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
+    from featurestore.cli.writers import leases_for
     from featurestore.offline.backfill import BackfillState, Chunk, dbt_chunk_runner, plan_backfill, run_backfill
+    from featurestore.offline.writer_lease import under_leases
 
     settings = settings_of(project_dir)
     FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
@@ -134,7 +136,13 @@ def backfill(
                 if status == "skipped":
                     progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
 
-        ran = run_backfill(plan, state, dbt_chunk_runner(settings.project_dir, target=target), on_chunk=report)
+        run_chunk = under_leases(
+            dbt_chunk_runner(settings.project_dir, target=target),
+            leases_for(settings, target),
+            [group],
+            f"featurestore backfill of {group}",
+        )
+        ran = run_backfill(plan, state, run_chunk, on_chunk=report)
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
 
 

@@ -43,6 +43,21 @@ class OfflineStoreError(FeatureStoreError):
     """The offline store (DuckDB file or Athena) cannot be read."""
 
 
+class QueryTooLongError(OfflineStoreError):
+    """A query is longer than Athena accepts."""
+
+
+class WriterBusyError(FeatureStoreError):
+    """Another writer of the model held its lease for longer than this one would wait."""
+
+
+class MaintenanceConfigError(FeatureStoreError):
+    """A model's `config.meta.iceberg_maintenance` is malformed."""
+
+    def __init__(self, model: str, field: str, problem: str) -> None:
+        super().__init__(f"model '{model}': config.meta.{field}: {problem}")
+
+
 class DbtCompileError(FeatureStoreError):
     """dbt could not parse the project or compile a piece of SQL (the message is dbt's)."""
 
@@ -75,7 +90,7 @@ class SyncGaveUpError(OnlineStoreError):
 
 
 class LeaseLostError(OnlineStoreError):
-    """Another sync took the group's lease (this one stalled past it); stop writing."""
+    """Another holder (a sync, an offline writer) took the lease (this one stalled past it); stop writing."""
 
 
 class BackfillError(FeatureStoreError):

@@ -22,8 +22,22 @@ RETRYABLE_DYNAMODB_ERRORS = frozenset(
         "InternalServerError",
         "ServiceUnavailable",
         "TransactionConflictException",
+        # botocore's standard retry mode's transient codes (botocore/retries/standard.py).
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
     }
 )
+# As botocore's standard mode: any error with these HTTP statuses is transient (a load balancer's 502 or
+# 504 carries no DynamoDB error code), and 429 is throttling.
+RETRYABLE_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def is_retryable(error: ClientError) -> bool:
+    """Throttling, or a server-side or transient error: worth another attempt after a backoff."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in RETRYABLE_DYNAMODB_ERRORS or status in RETRYABLE_HTTP_STATUSES
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,7 @@ def call_with_retries(
     operation: str,
     on_retry: Callable[[], None] | None = None,
 ) -> T:
-    """`call()`, retried on throttling, server and connection errors (`on_retry` told of each retry);
+    """`call()`, retried on throttling, server (HTTP 5xx) and connection errors (`on_retry` told of each retry);
     SyncGaveUpError naming the group and the operation after the last attempt. Other errors (a failed
     condition among them) are raised as they are."""
     last = ""
@@ -56,10 +70,9 @@ def call_with_retries(
         try:
             return call()
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code not in RETRYABLE_DYNAMODB_ERRORS:
+            if not is_retryable(error):
                 raise
-            last = f"{code} on {operation}"
+            last = f"{describe_error(error)} on {operation}"
         except BotoCoreError as error:
             last = f"{type(error).__name__} on {operation}: {error}"
         if on_retry is not None:
@@ -67,3 +80,9 @@ def call_with_retries(
         if attempt + 1 < backoff.max_attempts:
             backoff.wait(attempt)
     raise SyncGaveUpError(group, f"{last}, {backoff.max_attempts} attempts")
+
+
+def describe_error(error: ClientError) -> str:
+    """The error's code, else its HTTP status (a proxy's 502 has no code)."""
+    code = error.response.get("Error", {}).get("Code")
+    return str(code) if code else f"HTTP {error.response.get('ResponseMetadata', {}).get('HTTPStatusCode')}"

@@ -6,6 +6,7 @@ in offline/__init__.py picks one by the dbt target.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,3 +63,15 @@ class OfflineEngine:
 
     store: OfflineStore
     training_sets: TrainingSetSource
+
+
+class WriterLeases(Protocol):
+    """One writer at a time per incremental model (offline/writer_lease.py has the two implementations)."""
+
+    def hold(self, models: Sequence[str], what: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the writer lease of every model (waiting for other writers) for the `with` block."""
+        ...
+
+    def in_flight_since(self, model: str) -> datetime | None:
+        """When the model's current writer took its lease (naive UTC), None when none writes now."""
+        ...

@@ -4,6 +4,8 @@ added to `open_online_store` here, the one place that names the backends."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from featurestore.core.settings import OnlineSettings
 from featurestore.online.base import OnlineStore
 
@@ -19,4 +21,13 @@ def open_online_store(settings: OnlineSettings) -> OnlineStore:
     return SqliteOnlineStore(settings.sqlite_path)
 
 
-__all__ = ["OnlineStore", "open_online_store"]
+def dynamodb_lease_table(settings: OnlineSettings) -> tuple[Any, str]:
+    """A DynamoDB client and the online store's markers table (created if missing), where the leases live:
+    the sync's and the offline writers' (offline/writer_lease.py), whatever the online backend."""
+    from featurestore.online.dynamodb import DynamoDBOnlineStore
+
+    store = DynamoDBOnlineStore.from_settings(settings)
+    return store.client, store.markers_table()
+
+
+__all__ = ["OnlineStore", "dynamodb_lease_table", "open_online_store"]

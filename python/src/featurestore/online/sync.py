@@ -47,7 +47,7 @@ from featurestore.core.errors import FeatureGroupNotOnlineError, OfflineStoreErr
 from featurestore.core.keys import encode_key
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.timestamps import from_micros, naive_utc, utc_now
-from featurestore.offline.base import OfflineReader
+from featurestore.offline.base import OfflineReader, WriterLeases
 from featurestore.offline.queries import COMPUTED_AT
 from featurestore.online.base import GroupCodec, OnlineRecord, OnlineStore, SyncMarker
 
@@ -131,23 +131,32 @@ def sync_group(
     progress: SyncProgress | None = None,
     full: bool = False,
     timer: Callable[[], float] = time.monotonic,
+    writers: WriterLeases | None = None,
 ) -> GroupSyncSummary:
     """Sync one group to the values valid at `now` (naive UTC or aware; default: the wall clock, UTC).
 
     `full`: a full load although the group has a marker: every entity's valid row is read and compared
     with every stored item, and stored values whose row a backfill removed are replaced by the row valid
-    now, or deleted (the entity has none): online then equals the offline store as it is now."""
+    now, or deleted (the entity has none): online then equals the offline store as it is now.
+
+    `writers`: the offline writer leases (offline/writer_lease.py); while a writer of the group is at work, the
+    marker stays below the time it started, so its rows (computed_at after that) are read once committed,
+    however late that is."""
     if not group.online:
         raise FeatureGroupNotOnlineError(group.name)
     started = timer()
     at = utc_now() if now is None else naive_utc(now)
     previous = store.get_marker(group.name)
+    # Asked before the read: a writer that starts later stamps its rows after anything this read can see.
+    writer_since = writers.in_flight_since(group.name) if writers is not None else None
     full_load = full or previous is None
     if full_load or previous is None:
         table = reader.latest_changed_rows(group, None, at)
     else:
         table = reader.latest_changed_rows(group, previous.computed_at - overlap, at, previous.valid_until)
     records, read_marker = records_from_rows(group, table)
+    if writer_since is not None and read_marker is not None and read_marker >= writer_since:
+        read_marker = writer_since - timedelta(microseconds=1)
     if progress:
         progress.start(group.name, len(records))
     stats = store.write(group, records, progress.advance if progress else None, full_load_at=at if full_load else None)
@@ -215,6 +224,7 @@ def sync(
     overlap: timedelta = timedelta(0),
     progress: SyncProgress | None = None,
     full: bool = False,
+    writers: WriterLeases | None = None,
 ) -> Iterable[GroupSyncSummary]:
     """Sync the selected (default: every online) group, one after the other; yields each group's summary.
 
@@ -222,4 +232,6 @@ def sync(
     groups = groups_to_sync(catalog, select)
     forget_offline_groups(catalog, store)
     for group in groups:
-        yield sync_group(group, reader, store, now=now(), overlap=overlap, progress=progress, full=full)
+        yield sync_group(
+            group, reader, store, now=now(), overlap=overlap, progress=progress, full=full, writers=writers
+        )

@@ -36,15 +36,19 @@ class DynamoDBFullLoad(DynamoDBWrites):
                         ":c": {"N": str(item.version.computed_at)},
                     },
                     "ReturnConsumedCapacity": "TOTAL",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
                 request = {"TableName": table, **condition}
+                sent: dict[str, Any] | None = None
                 if item.record is None:
                     operation, send = "DeleteItem", self.client.delete_item
                     request["Key"] = {KEY: {"S": item.key}}
                 else:
                     operation, send = "PutItem", self.client.put_item
-                    request["Item"] = self.item(group, item.record)
-                applied = self._conditional_request(group.name, item.key, operation, partial(send, **request), stats)
+                    sent = request["Item"] = self.item(group, item.record)
+                applied = self._conditional_request(
+                    group.name, item.key, operation, partial(send, **request), stats, sent_item=sent
+                )
                 if item.record is None:
                     stats.deleted += applied
                 else:

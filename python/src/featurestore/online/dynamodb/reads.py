@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OnlineStoreError
-from featurestore.core.retry import RETRYABLE_DYNAMODB_ERRORS, Backoff
+from featurestore.core.retry import Backoff, describe_error, is_retryable
 from featurestore.online.base import GroupCodec, StoredRow, WriteStats
 from featurestore.online.dynamodb.codec import EVENT_TIME, EXPIRES_AT, KEY, row_of
 from featurestore.online.dynamodb.tables import DynamoDBTables, error_code
@@ -62,9 +62,9 @@ class DynamoDBReads(DynamoDBTables):
                 code = error_code(error)
                 if code == "ResourceNotFoundException":
                     return
-                if code not in RETRYABLE_DYNAMODB_ERRORS:
+                if not is_retryable(error):
                     raise OnlineStoreError(f"feature group '{group}': BatchGetItem failed: {error}") from error
-                problem = code
+                problem = describe_error(error)
             except BotoCoreError as error:
                 problem = f"{type(error).__name__}: {error}"
             else:

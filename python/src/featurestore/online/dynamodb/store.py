@@ -18,7 +18,7 @@ Newest-wins (the rule of online/base.py), three write modes (docs/online_store.m
           OR (_event_time = :t AND _computed_at < :c AND _digest <> :d)
 
   so DynamoDB enforces it against any writer. A failed condition is a stale record (counted, not retried).
-- `batch`: BatchWriteItem takes no conditions, so the sync holds a per-group lease (lease.py),
+- `batch`: BatchWriteItem takes no conditions, so the sync holds a per-group lease (aws/dynamodb_lease.py),
   compares the records with the stored versions (key, event time, computed_at, digest) and sends the
   newer ones with BatchWriteItem, 25 per call. The versions come from a strongly consistent BatchGetItem
   per 100 records, or, in a full load, from one parallel consistent Scan of the table (billed by data
@@ -37,7 +37,8 @@ of the table `<prefix>__sync_markers` (a marker: `group_name`, `marker` = the la
 `valid_until` = the sync's `now`).
 
 The jobs live in sibling modules, each a layer of this class: tables.py (lifecycle, TTL), codec.py
-(items), reads.py, writes.py (the three modes' requests), full_load.py (scan and repair), lease.py.
+(items), reads.py, writes.py (the three modes' requests), full_load.py (scan and repair), capacity.py
+(billing of refused writes); the lease is aws/dynamodb_lease.py, shared with the offline writers' leases.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from featurestore.aws.dynamodb_lease import GroupLease
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.retry import Backoff, call_with_retries
 from featurestore.core.settings import OnlineSettings, check_write_mode
@@ -64,7 +66,6 @@ from featurestore.online.base import (
 )
 from featurestore.online.dynamodb.codec import MARKER_KEY, marker_item, marker_of
 from featurestore.online.dynamodb.full_load import DynamoDBFullLoad
-from featurestore.online.dynamodb.lease import GroupLease
 from featurestore.online.dynamodb.reads import BATCH_GET_LIMIT
 from featurestore.online.dynamodb.writes import BATCH_WRITE_LIMIT, TASK_SIZE
 
@@ -126,8 +127,10 @@ class DynamoDBOnlineStore(DynamoDBFullLoad):
         batched = self.write_mode == "batch" or (self.write_mode == "auto" and full_load_at is not None)
         lease = None
         if self.write_mode != "conditional":
-            lease = GroupLease(self.client, self._markers_table(), group.name, self.lease_seconds, backoff=self.backoff)
+            lease = GroupLease(self.client, self.markers_table(), group.name, self.lease_seconds, backoff=self.backoff)
             lease.acquire()
+            # Renewed in the background while this write lives, so pauses shorter than the lease cost nothing.
+            lease.start_renewing()
         try:
             total = WriteStats()
             versions: dict[str, StoredVersion] | None = None
@@ -162,10 +165,11 @@ class DynamoDBOnlineStore(DynamoDBFullLoad):
             return total
         finally:
             if lease is not None:
+                lease.stop_renewing()
                 lease.release()
 
     def get_marker(self, group: str) -> SyncMarker | None:
-        table = self._markers_table()
+        table = self.markers_table()
         response = call_with_retries(
             lambda: self.client.get_item(TableName=table, Key={MARKER_KEY: {"S": group}}, ConsistentRead=True),
             self.backoff,
@@ -176,7 +180,7 @@ class DynamoDBOnlineStore(DynamoDBFullLoad):
         return marker_of(item) if item else None
 
     def set_marker(self, group: str, marker: SyncMarker | None) -> None:
-        table = self._markers_table()
+        table = self.markers_table()
         if marker is None:
             call_with_retries(
                 lambda: self.client.delete_item(TableName=table, Key={MARKER_KEY: {"S": group}}),

@@ -1,6 +1,7 @@
 """Writes of the DynamoDB online store, newest-wins (online.base.is_newer): conditional PutItems, or reads of
-the stored versions then BatchWriteItems under the group's lease (lease.py); chunks of records are written
-from a pool of threads. Throttling and unprocessed items are retried with bounded backoff (core/retry.py)."""
+the stored versions then BatchWriteItems under the group's lease (aws/dynamodb_lease.py); chunks of records are written
+from a pool of threads. Throttling, HTTP 5xx and unprocessed items are retried with bounded backoff (core/retry.py); the
+write units of refused conditional writes are counted as DynamoDB bills them (capacity.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from featurestore.aws.dynamodb_lease import GroupLease
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OnlineStoreError, SyncGaveUpError
-from featurestore.core.retry import RETRYABLE_DYNAMODB_ERRORS, call_with_retries
+from featurestore.core.retry import call_with_retries, describe_error, is_retryable
 from featurestore.online.base import OnlineRecord, ProgressCallback, StoredVersion, WriteStats, is_newer
+from featurestore.online.dynamodb.capacity import refused_write_units
 from featurestore.online.dynamodb.codec import COMPUTED_AT, DIGEST, EVENT_TIME, KEY, VERSION_NAMES, item_of, version_of
-from featurestore.online.dynamodb.lease import GroupLease
 from featurestore.online.dynamodb.reads import DynamoDBReads
 from featurestore.online.dynamodb.tables import error_code
 
@@ -84,8 +86,10 @@ class DynamoDBWrites(DynamoDBReads):
                 ExpressionAttributeNames=VERSION_NAMES,
                 ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
                 ReturnConsumedCapacity="TOTAL",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             ),
             stats,
+            sent_item=item,
         )
         if applied:
             stats.written += 1
@@ -93,16 +97,27 @@ class DynamoDBWrites(DynamoDBReads):
             stats.stale += 1
 
     def _conditional_request(
-        self, group: str, key: str, operation: str, send: Callable[[], dict[str, Any]], stats: WriteStats
+        self,
+        group: str,
+        key: str,
+        operation: str,
+        send: Callable[[], dict[str, Any]],
+        stats: WriteStats,
+        sent_item: dict[str, Any] | None = None,
     ) -> bool:
-        """Send one conditional write of entity `key`, retrying throttling; False when its condition failed
-        (not retried: the stored item is newer)."""
+        """Send one conditional write of entity `key` (asking for the existing item on failure), retrying
+        throttling; False when its condition failed (not retried: the stored item is newer), whose write
+        units DynamoDB bills all the same (capacity.py): counted from the existing item, else from
+        `sent_item`, which has the same attributes."""
         try:
             response = call_with_retries(
                 send, self.backoff, group, f"{operation} of entity {key}", on_retry=stats.count_retry
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
+                # botocore's error response is untyped: the ALL_OLD item, in the wire format, when there is one.
+                existing: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+                stats.write_units += refused_write_units(existing or sent_item)
                 return False
             raise OnlineStoreError(
                 f"feature group '{group}': DynamoDB rejected the {operation} of entity {key}: {error}"
@@ -151,10 +166,9 @@ class DynamoDBWrites(DynamoDBReads):
             try:
                 response = self.client.batch_write_item(RequestItems={table: pending}, ReturnConsumedCapacity="TOTAL")
             except ClientError as error:
-                code = error_code(error)
-                if code not in RETRYABLE_DYNAMODB_ERRORS:
+                if not is_retryable(error):
                     raise OnlineStoreError(f"feature group '{group}': BatchWriteItem failed: {error}") from error
-                last = f"{code} on BatchWriteItem"
+                last = f"{describe_error(error)} on BatchWriteItem"
             except BotoCoreError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
