@@ -1,0 +1,194 @@
+"""Rendering the project's point-in-time macros with Jinja alone, from the last parse's manifest.json.
+
+Starting dbt in a new process costs seconds before it compiles anything (importing it, then loading the
+parsed project: 5-25 s on a busy machine), which a notebook or `featurestore training-set` pays on its first
+training set. The point-in-time macros only need a small part of dbt's context: the project's macros (read
+from macros/ at each render, so always current), the graph's nodes (contracts, columns and relation names,
+from target/manifest.json), `ref`, `adapter.dispatch`, `return`, `exceptions.raise_compiler_error` and
+`modules`. This module provides exactly that, in dbt's own Jinja environment class (sandboxed, with the `do`
+and `loopcontrols` extensions), and nothing else: anything the macros ask for beyond it (a query such as
+`run_query`, a builtin dbt macro) raises `NotRenderable`, and the caller (dbt_compiler.DbtCompiler) falls back
+to dbt itself. The manifest is used only while it is current: not older than any file under the project's
+model paths, dbt_project.yml or profiles.yml, and parsed for the expected adapter.
+tests/test_macro_renderer.py checks that both give the same SQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+import yaml
+
+from featurestore.errors import DbtCompileError
+
+PROJECT_NAME_KEY = "name"
+# What dbt calls the node of a `dbt compile --inline` call; the macros name it in their errors.
+INLINE_NODE_NAME = "inline_query"
+
+
+class NotRenderable(Exception):  # noqa: N818 - a signal to fall back to dbt, not an error users see
+    """This render needs more of dbt than this module offers, or the manifest is not current."""
+
+
+class _MacroReturn(Exception):  # noqa: N818 - dbt's `return()` is an exception carrying the value
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _return(value: Any) -> None:
+    raise _MacroReturn(value)
+
+
+class _CompilerError(Exception):
+    pass
+
+
+class _Exceptions:
+    @staticmethod
+    def raise_compiler_error(message: str) -> None:
+        raise _CompilerError(str(message))
+
+
+class _Relation:
+    """What `ref()` gives the macros: renders as the node's relation name."""
+
+    def __init__(self, node: Mapping[str, Any]) -> None:
+        self.database = node.get("database")
+        self.schema = node.get("schema")
+        self.identifier = node.get("alias") or node.get("name")
+        self._rendered = str(node["relation_name"])
+
+    def __str__(self) -> str:
+        return self._rendered
+
+    __html__ = __str__  # jinja's escape hooks, unused in dbt's unescaped environment, keep it a plain string
+
+
+class _Adapter:
+    def __init__(self, adapter_type: str, namespace: Mapping[str, Callable[..., Any]]) -> None:
+        self.type = adapter_type
+        self._namespace = namespace
+
+    def dispatch(self, name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
+        for candidate in (f"{self.type}__{name}", f"default__{name}"):
+            if candidate in self._namespace:
+                return self._namespace[candidate]
+        raise NotRenderable(f"no implementation of {name} for {self.type} in the project's macros")
+
+    def __getattr__(self, name: str) -> Any:  # get_relation, get_columns_in_relation, ...: need a connection
+        raise NotRenderable(f"adapter.{name} needs a warehouse connection")
+
+
+def _unavailable(name: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        raise NotRenderable(f"{name}() is only available in dbt itself")
+
+    return call
+
+
+def _wrap(macro: Any) -> Callable[..., Any]:
+    """A macro as dbt calls it: its `return()` value if it returns one, else its rendered text."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return macro(*args, **kwargs)
+        except _MacroReturn as returned:
+            return returned.value
+
+    return call
+
+
+@dataclass(frozen=True)
+class MacroRenderer:
+    """Renders Jinja SQL that calls the project's macros, as `dbt compile --inline` would, without dbt."""
+
+    project_dir: Path
+    manifest_path: Path
+    adapter_type: str
+    # Where profiles.yml is (its changes can change relation names); None: not checked.
+    profiles_dir: Path | None = None
+
+    def _project(self) -> dict[str, Any]:
+        document = yaml.safe_load((self.project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or not isinstance(document.get(PROJECT_NAME_KEY), str):
+            raise NotRenderable("dbt_project.yml has no project name")
+        return document
+
+    def _inputs(self, project: Mapping[str, Any]) -> Iterable[Path]:
+        yield self.project_dir / "dbt_project.yml"
+        if self.profiles_dir is not None:
+            yield self.profiles_dir / "profiles.yml"
+        for folder in project.get("model-paths", ["models"]):
+            yield from (path for path in (self.project_dir / folder).rglob("*") if path.is_file())
+
+    def _manifest(self, project: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            parsed_at = self.manifest_path.stat().st_mtime
+        except FileNotFoundError:
+            raise NotRenderable(f"no manifest at {self.manifest_path}") from None
+        newer = [path for path in self._inputs(project) if path.is_file() and path.stat().st_mtime > parsed_at]
+        if newer:
+            raise NotRenderable(f"{newer[0]} changed after the last parse")
+        manifest: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        adapter_type = (manifest.get("metadata") or {}).get("adapter_type")
+        if adapter_type != self.adapter_type:
+            raise NotRenderable(f"the manifest was parsed for {adapter_type}, not {self.adapter_type}")
+        return manifest
+
+    def render(self, sql: str) -> str:
+        """The rendered SQL; DbtCompileError for an error the macros raise (a wrong call), NotRenderable when
+        dbt itself is needed."""
+        project = self._project()
+        manifest = self._manifest(project)
+        nodes = manifest.get("nodes", {})
+        models = {node["name"]: node for node in nodes.values() if node.get("resource_type") == "model"}
+        namespace: dict[str, Callable[..., Any]] = {}
+        adapter = _Adapter(self.adapter_type, namespace)
+
+        def ref(*names: str, **kwargs: Any) -> _Relation:
+            if kwargs or len(names) != 1 or names[0] not in models:
+                raise NotRenderable(f"ref{names} is not a model of this project's manifest")
+            return _Relation(models[names[0]])
+
+        context: dict[str, Any] = {
+            "execute": True,
+            "model": {"name": INLINE_NODE_NAME},
+            "graph": {"nodes": nodes, "sources": manifest.get("sources", {})},
+            "ref": ref,
+            "adapter": adapter,
+            "return": _return,
+            "exceptions": _Exceptions(),
+            "modules": {"datetime": datetime, "re": re, "itertools": itertools},
+            "tojson": json.dumps,
+            project[PROJECT_NAME_KEY]: namespace,
+        }
+        for name in ("run_query", "source", "var", "env_var", "config", "log", "statement", "load_result"):
+            context[name] = _unavailable(name)
+        environment = jinja2.sandbox.SandboxedEnvironment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+        try:
+            for path in _macro_files(self.project_dir, project.get("macro-paths", ["macros"])):
+                module = environment.from_string(path.read_text(encoding="utf-8"), globals=context).make_module()
+                for name in dir(module):
+                    macro = getattr(module, name)
+                    if isinstance(macro, jinja2.runtime.Macro):
+                        namespace[name] = _wrap(macro)
+            return environment.from_string(sql, globals=context).render()
+        except _CompilerError as error:
+            raise DbtCompileError(f"compiling in {self.project_dir} failed: {error}") from None
+        except NotRenderable:
+            raise
+        except (jinja2.TemplateError, TypeError, AttributeError, KeyError, ValueError) as error:
+            raise NotRenderable(f"{type(error).__name__}: {error}") from error
+
+
+def _macro_files(project_dir: Path, folders: Sequence[str]) -> list[Path]:
+    return sorted(path for folder in folders for path in (project_dir / folder).rglob("*.sql"))
