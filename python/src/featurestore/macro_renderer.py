@@ -33,13 +33,15 @@ from featurestore.errors import DbtCompileError
 PROJECT_NAME_KEY = "name"
 # What dbt calls the node of a `dbt compile --inline` call; the macros name it in their errors.
 INLINE_NODE_NAME = "inline_query"
+# Under the project's target path, beside dbt_compiler's partial-parse state.
+CACHE_FOLDER = Path("target") / "featurestore_dbt" / "jinja"
 
 
-class NotRenderable(Exception):  # noqa: N818 - a signal to fall back to dbt, not an error users see
+class NotRenderable(Exception):
     """This render needs more of dbt than this module offers, or the manifest is not current."""
 
 
-class _MacroReturn(Exception):  # noqa: N818 - dbt's `return()` is an exception carrying the value
+class _MacroReturn(Exception):
     def __init__(self, value: Any) -> None:
         self.value = value
 
@@ -73,15 +75,38 @@ class _Relation:
     __html__ = __str__  # jinja's escape hooks, unused in dbt's unescaped environment, keep it a plain string
 
 
+class _Namespace(dict[str, Callable[..., Any]]):
+    """The project's macros by name (`featurestore.<macro>`), each file compiled on first use: a training set
+    needs a dozen of the project's macros, and compiling Jinja is what costs time here."""
+
+    def __init__(self, files: Mapping[str, str], load: Callable[[str], Mapping[str, Callable[..., Any]]]) -> None:
+        super().__init__()
+        self._files = files  # macro name -> template name of the file defining it
+        self._load = load
+
+    def __missing__(self, name: str) -> Callable[..., Any]:
+        if name not in self._files:
+            raise KeyError(name)
+        self.update(self._load(self._files[name]))
+        return dict.__getitem__(self, name)
+
+    def find(self, name: str) -> Callable[..., Any] | None:
+        try:
+            return self[name]
+        except KeyError:
+            return None
+
+
 class _Adapter:
-    def __init__(self, adapter_type: str, namespace: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self, adapter_type: str, namespace: _Namespace) -> None:
         self.type = adapter_type
         self._namespace = namespace
 
     def dispatch(self, name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
         for candidate in (f"{self.type}__{name}", f"default__{name}"):
-            if candidate in self._namespace:
-                return self._namespace[candidate]
+            macro = self._namespace.find(candidate)
+            if macro is not None:
+                return macro
         raise NotRenderable(f"no implementation of {name} for {self.type} in the project's macros")
 
     def __getattr__(self, name: str) -> Any:  # get_relation, get_columns_in_relation, ...: need a connection
@@ -151,7 +176,22 @@ class MacroRenderer:
         manifest = self._manifest(project)
         nodes = manifest.get("nodes", {})
         models = {node["name"]: node for node in nodes.values() if node.get("resource_type") == "model"}
-        namespace: dict[str, Callable[..., Any]] = {}
+        environment = jinja2.sandbox.SandboxedEnvironment(
+            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+            loader=jinja2.FileSystemLoader(self.project_dir),
+            # Compiled macros are kept by the hash of their source: a new process does not compile them again.
+            bytecode_cache=_bytecode_cache(self.project_dir / CACHE_FOLDER),
+        )
+
+        def load(template_name: str) -> dict[str, Callable[..., Any]]:
+            module = environment.get_template(template_name, globals=context).make_module()
+            return {
+                name: _wrap(getattr(module, name))
+                for name in dir(module)
+                if isinstance(getattr(module, name), jinja2.runtime.Macro)
+            }
+
+        namespace = _Namespace(_macro_index(self.project_dir, project.get("macro-paths", ["macros"])), load)
         adapter = _Adapter(self.adapter_type, namespace)
 
         def ref(*names: str, **kwargs: Any) -> _Relation:
@@ -173,14 +213,7 @@ class MacroRenderer:
         }
         for name in ("run_query", "source", "var", "env_var", "config", "log", "statement", "load_result"):
             context[name] = _unavailable(name)
-        environment = jinja2.sandbox.SandboxedEnvironment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
         try:
-            for path in _macro_files(self.project_dir, project.get("macro-paths", ["macros"])):
-                module = environment.from_string(path.read_text(encoding="utf-8"), globals=context).make_module()
-                for name in dir(module):
-                    macro = getattr(module, name)
-                    if isinstance(macro, jinja2.runtime.Macro):
-                        namespace[name] = _wrap(macro)
             return environment.from_string(sql, globals=context).render()
         except _CompilerError as error:
             raise DbtCompileError(f"compiling in {self.project_dir} failed: {error}") from None
@@ -190,5 +223,23 @@ class MacroRenderer:
             raise NotRenderable(f"{type(error).__name__}: {error}") from error
 
 
-def _macro_files(project_dir: Path, folders: Sequence[str]) -> list[Path]:
-    return sorted(path for folder in folders for path in (project_dir / folder).rglob("*.sql"))
+_MACRO_DEFINITION = re.compile(r"{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def _macro_index(project_dir: Path, folders: Sequence[str]) -> dict[str, str]:
+    """Macro name -> the template name (path relative to the project, with /) of the file defining it."""
+    index: dict[str, str] = {}
+    for folder in folders:
+        for path in sorted((project_dir / folder).rglob("*.sql")):
+            template_name = path.relative_to(project_dir).as_posix()
+            for name in _MACRO_DEFINITION.findall(path.read_text(encoding="utf-8")):
+                index.setdefault(name, template_name)
+    return index
+
+
+def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only checkout: compile every time
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from featurestore.contract import FeatureGroup
+from featurestore.duckdb_files import database_of, open_offline_store
 from featurestore.errors import EntityKeyError, OfflineStoreError
 from featurestore.key_encoding import coerce_key_part
 from featurestore.offline_queries import latest_changed_rows_sql, rows_that_exist
@@ -22,21 +23,13 @@ class DuckDBOfflineStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        if not self.path.is_file():
-            raise OfflineStoreError(
-                f"no DuckDB offline store at {self.path}; run `dbt build --target local` (or `make demo`) first"
-            )
-        try:
-            return duckdb.connect(str(self.path), read_only=True)
-        except duckdb.IOException as error:
-            raise OfflineStoreError(
-                f"cannot open the DuckDB offline store at {self.path} ({error}); if dbt is running on it, "
-                "wait for it to finish"
-            ) from error
+    def _connect(self, group: FeatureGroup) -> duckdb.DuckDBPyConnection:
+        # Under the database name of the group's relation: the file may have been copied or renamed since dbt
+        # parsed the project (see duckdb_files.py).
+        return open_offline_store(self.path, database_of(group.relation_name, self.path))
 
     def _query(self, group: FeatureGroup, sql: str, params: Sequence[object] = ()) -> pa.Table:
-        with self._connect() as connection:
+        with self._connect(group) as connection:
             try:
                 return connection.sql(sql, params=list(params) or None).to_arrow_table()
             except duckdb.CatalogException as error:

@@ -9,6 +9,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from featurestore.candidates import Candidate
+from featurestore.frames import training_frame
 from featurestore.manifest import FeatureGroupCatalog
 from featurestore.online_store import OnlineStore, open_online_store, utc_now
 from featurestore.serving import OnlineFeatures, get_online_features
@@ -54,9 +56,18 @@ class FeatureStore:
         """Groups from the project's manifest, the configured online store, and the offline store of the
         configured target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
         from featurestore.dbt_compiler import DbtCompiler
+        from featurestore.macro_renderer import MacroRenderer
 
         catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
-        compiler = DbtCompiler(settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir)
+        renderer = MacroRenderer(
+            settings.project_dir,
+            settings.manifest_path,
+            adapter_type="athena" if settings.target == "athena" else "duckdb",
+            profiles_dir=settings.profiles_dir,
+        )
+        compiler = DbtCompiler(
+            settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir, renderer=renderer
+        )
         training_sets: TrainingSetSource
         if settings.target == "athena":
             from featurestore.athena_offline_store import AthenaOfflineStore
@@ -96,10 +107,14 @@ class FeatureStore:
         ttl: Mapping[str, str] | None = None,
         full_feature_names: bool = True,
         as_pandas: bool = False,
+        candidates: Sequence[Candidate] = (),
     ) -> Any:
-        """The spine (a pandas DataFrame, a pyarrow Table or a table name) with each of `features`
-        ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join; see
-        docs/training_sets.md. A pyarrow Table in the spine's row order, or a pandas DataFrame."""
+        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet path or a table name) with each of
+        `features` ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join;
+        see docs/training_sets.md. `candidates`: feature tables that are not models yet, requested as
+        "<candidate>:<column>" and joined by the same rules. A pyarrow Table in the spine's row order, or a
+        pandas DataFrame; the spine's columns come back as they went in (types, time zones; a DataFrame's
+        index)."""
         if self.training_sets is None:
             raise ValueError("this FeatureStore has no offline store for training sets; use from_settings()")
         request = TrainingSetRequest(
@@ -109,9 +124,10 @@ class FeatureStore:
             inclusive=inclusive,
             ttl=dict(ttl or {}),
             full_feature_names=full_feature_names,
+            candidates=tuple(candidates),
         )
         table = self.training_sets.get(spine, request)
-        return table.to_pandas() if as_pandas else table
+        return training_frame(spine, table) if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:
         """The latest values of `features` ("group:feature") for each entity row, in request order; a value

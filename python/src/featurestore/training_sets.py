@@ -9,6 +9,7 @@ temporary table (athena_training_sets.py).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,14 +20,24 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from featurestore.candidates import (
+    Candidate,
+    ResolvedCandidate,
+    by_name,
+    candidate_table,
+    check_candidates,
+    quoted,
+    relation_name,
+    table_relation,
+)
 from featurestore.dbt_compiler import DbtCompiler
+from featurestore.duckdb_files import attach_offline_store, database_of
 from featurestore.errors import OfflineStoreError, TrainingSetError
+from featurestore.frames import SPINE_ROW_COLUMN, arrow_table, is_parquet_path, join_spine, with_spine_columns
 from featurestore.manifest import FeatureGroupCatalog
 
 FEATURE_SEPARATOR = ":"
-# Added to the spine to give the result back in the spine's order, then dropped.
-SPINE_ROW_COLUMN = "featurestore_spine_row"
-SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, or the name of a table
+SpineInput = pa.Table | str | Any  # an Arrow table, a pandas DataFrame, a Parquet path, or the name of a table
 
 
 class TrainingSetSource(Protocol):
@@ -45,11 +56,17 @@ class TrainingSetRequest:
     inclusive: bool = True
     ttl: Mapping[str, str] = field(default_factory=dict)
     full_feature_names: bool = True
+    # Feature tables that are not models yet, requested as "<candidate name>:<column>" (see candidates.py).
+    candidates: Sequence[Candidate] = ()
 
-    def feature_groups(self, catalog: FeatureGroupCatalog) -> list[dict[str, Any]]:
-        """The `feature_groups` argument of point_in_time_join, groups in order of first mention."""
+    def feature_groups(
+        self, catalog: FeatureGroupCatalog, candidates: Mapping[str, ResolvedCandidate] | None = None
+    ) -> list[dict[str, Any]]:
+        """The `feature_groups` argument of point_in_time_join, groups in order of first mention; a candidate's
+        entry carries its contract inline."""
         if isinstance(self.features, str) or not self.features:
             raise TrainingSetError("features must be a non-empty list of 'group:feature' names")
+        candidates = candidates or {}
         wanted: dict[str, list[str]] = {}
         for name in self.features:
             group_name, separator, feature = name.partition(FEATURE_SEPARATOR)
@@ -57,10 +74,13 @@ class TrainingSetRequest:
                 raise TrainingSetError(
                     f"feature {name!r} must be written 'group:feature', e.g. 'user_engagement:clicks_7d'"
                 )
-            group = catalog.get(group_name)
-            if feature not in group.feature_names:
+            if group_name in candidates:
+                feature_names = candidates[group_name].feature_names
+            else:
+                feature_names = catalog.get(group_name).feature_names
+            if feature not in feature_names:
                 raise TrainingSetError(
-                    f"'{feature}' is not a feature of '{group_name}'; its features: {', '.join(group.feature_names)}"
+                    f"'{feature}' is not a feature of '{group_name}'; its features: {', '.join(feature_names)}"
                 )
             if feature in wanted.setdefault(group_name, []):
                 raise TrainingSetError(f"feature {name!r} is requested twice")
@@ -78,13 +98,26 @@ class TrainingSetRequest:
                 entry["keys"] = dict(self.keys[group_name])
             if group_name in self.ttl:
                 entry["ttl"] = self.ttl[group_name]
+            if group_name in candidates:
+                entry["candidate"] = candidates[group_name].contract()
             entries.append(entry)
         return entries
 
 
+def key_columns(entries: Sequence[Mapping[str, Any]], catalog: FeatureGroupCatalog) -> list[str]:
+    """The spine columns that the entries join on (keys mapped, or the entity columns' own names)."""
+    columns: list[str] = []
+    for entry in entries:
+        candidate = entry.get("candidate")
+        entity = candidate["entity"] if candidate else catalog.get(entry["group"]).entity
+        keys = entry.get("keys", {})
+        columns += [keys.get(column, column) for column in entity]
+    return list(dict.fromkeys(columns))
+
+
 def point_in_time_call(
     request: TrainingSetRequest,
-    catalog: FeatureGroupCatalog,
+    feature_groups: Sequence[Mapping[str, Any]],
     spine_relation: str,
     spine_columns: Sequence[str],
     time_bounds: tuple[datetime, datetime] | None,
@@ -93,7 +126,7 @@ def point_in_time_call(
     arguments = [
         f"spine={json.dumps(spine_relation)}",
         f"spine_time={json.dumps(request.spine_time)}",
-        f"feature_groups={json.dumps(request.feature_groups(catalog))}",
+        f"feature_groups={json.dumps(list(feature_groups))}",
         f"inclusive={json.dumps(bool(request.inclusive))}",
         f"spine_columns={json.dumps(list(spine_columns))}",
     ]
@@ -102,38 +135,10 @@ def point_in_time_call(
     return "{{ featurestore.point_in_time_join(" + ", ".join(arguments) + ") }}"
 
 
-def spine_table(spine: Any, spine_time: str) -> pa.Table:
-    """The spine as an Arrow table with a UTC, zone-less `spine_time` and a row-number column appended."""
-    if isinstance(spine, pa.Table):
-        table = spine
-    elif hasattr(spine, "to_arrow") and not hasattr(spine, "columns"):
-        table = spine.to_arrow()
-    else:
-        try:
-            table = pa.Table.from_pandas(spine, preserve_index=False)
-        except (TypeError, ValueError, AttributeError) as error:
-            raise TrainingSetError(
-                f"spine must be a pyarrow Table, a pandas DataFrame or a table name, got {type(spine).__name__}"
-            ) from error
-    if spine_time not in table.column_names:
-        raise TrainingSetError(
-            f"spine_time '{spine_time}' is not a column of the spine (columns: {', '.join(table.column_names)})"
-        )
-    if SPINE_ROW_COLUMN in table.column_names:
-        raise TrainingSetError(f"the spine must not have a column named {SPINE_ROW_COLUMN} (it is used internally)")
-    time_type = table.schema.field(spine_time).type
-    if pa.types.is_timestamp(time_type):
-        if time_type.tz is not None:  # Arrow keeps instants in UTC: dropping the zone keeps the UTC wall time
-            table = table.set_column(
-                table.column_names.index(spine_time), spine_time, table[spine_time].cast(pa.timestamp(time_type.unit))
-            )
-    elif pa.types.is_date(time_type):
-        table = table.set_column(
-            table.column_names.index(spine_time), spine_time, table[spine_time].cast(pa.timestamp("us"))
-        )
-    else:
-        raise TrainingSetError(f"spine_time '{spine_time}' must be a timestamp (UTC) column, not {time_type}")
-    return table.append_column(SPINE_ROW_COLUMN, pa.array(range(table.num_rows), pa.int64()))
+def spine_table(spine: Any, spine_time: str, key_columns: Sequence[str] = ()) -> tuple[pa.Table, pa.Table]:
+    """The spine as Arrow (as it went in) and the part of it that goes through the join (frames.join_spine)."""
+    table = arrow_table(spine, "the spine")
+    return table, join_spine(table, spine_time, key_columns)
 
 
 def time_bounds_of(table: pa.Table, spine_time: str) -> tuple[datetime, datetime] | None:
@@ -141,11 +146,6 @@ def time_bounds_of(table: pa.Table, spine_time: str) -> tuple[datetime, datetime
     bounds = pc.min_max(table[spine_time])
     low, high = bounds["min"].as_py(), bounds["max"].as_py()
     return None if low is None else (low, high)
-
-
-def database_of(relation_name: str) -> str:
-    """The database (catalog) part of a rendered relation name such as "featurestore"."main_features"."x"."""
-    return relation_name.split(".")[0].strip('"')
 
 
 class LocalTrainingSets:
@@ -157,45 +157,82 @@ class LocalTrainingSets:
         self.catalog = catalog
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if not self.duckdb_path.is_file():
-            raise OfflineStoreError(
-                f"no DuckDB offline store at {self.duckdb_path}; run `dbt build --target local` (or `make demo`) first"
-            )
         connection = duckdb.connect()
-        databases = {database_of(group.relation_name) for group in self.catalog}
-        for database in sorted(databases):
-            # The compiled SQL names relations by the file's database name; attach it under that name.
-            connection.execute(f"attach '{self.duckdb_path}' as \"{database}\" (read_only)")
-        if len(databases) == 1:  # so that a spine named `schema.table` resolves as it does in the dbt project
-            connection.execute(f'use "{databases.pop()}"')
+        # Our own session: UTC, so that zoned values come back in UTC (the join itself does not depend on it).
+        connection.execute("set TimeZone = 'UTC'")
+        databases = sorted({database_of(group.relation_name, self.duckdb_path) for group in self.catalog})
+        if len(databases) > 1:
+            raise OfflineStoreError(f"the manifest's feature groups live in several databases: {', '.join(databases)}")
+        try:
+            attach_offline_store(connection, self.duckdb_path, databases[0] if databases else self.duckdb_path.stem)
+        except BaseException:
+            connection.close()
+            raise
         return connection
+
+    def _resolve_candidates(
+        self, connection: duckdb.DuckDBPyConnection, request: TrainingSetRequest
+    ) -> list[ResolvedCandidate]:
+        check_candidates(request.candidates, self.catalog)
+        resolved = []
+        for index, candidate in enumerate(request.candidates):
+            if candidate.is_relation:
+                relation = quoted(relation_name(candidate.data, candidate.name))
+                try:
+                    columns = tuple(connection.sql(f"select * from {relation} limit 0").columns)
+                except duckdb.Error as error:
+                    raise TrainingSetError(
+                        f"candidate '{candidate.name}': cannot read the table {candidate.data!r}: {error}"
+                    ) from error
+                resolved.append(ResolvedCandidate(candidate, relation, columns))
+            else:
+                table = candidate_table(candidate)
+                relation = table_relation(candidate, index)
+                connection.register(relation, table)
+                resolved.append(ResolvedCandidate(candidate, relation, tuple(table.column_names), table))
+        return resolved
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
         connection = self._connect()
         try:
-            if isinstance(spine, str):
+            if isinstance(spine, str) and not is_parquet_path(spine):
                 try:
                     relation = connection.sql(f"select * from {spine}")
                 except duckdb.Error as error:
                     raise TrainingSetError(f"cannot read the spine table {spine!r}: {error}") from error
-                table = relation.to_arrow_table()
-            else:
-                table = spine
-            table = spine_table(table, request.spine_time)
-            connection.register("featurestore_spine", table)
+                spine = relation.to_arrow_table()
+            candidates = by_name(self._resolve_candidates(connection, request))
+            entries = request.feature_groups(self.catalog, candidates)
+            table, joined = spine_table(spine, request.spine_time, key_columns(entries, self.catalog))
+            connection.register("featurestore_spine", joined)
             sql = self.compiler.compile(
                 point_in_time_call(
                     request,
-                    self.catalog,
+                    entries,
                     "featurestore_spine",
-                    table.column_names,
-                    time_bounds_of(table, request.spine_time),
+                    joined.column_names,
+                    time_bounds_of(joined, request.spine_time),
                 )
             )
+            self._use_database_of(connection, sql)
             try:
                 result = connection.sql(f"select * from ({sql}) order by {SPINE_ROW_COLUMN}").to_arrow_table()
             except duckdb.Error as error:
                 raise TrainingSetError(f"the training-set query failed: {error}") from error
         finally:
             connection.close()
-        return result.drop_columns([SPINE_ROW_COLUMN])
+        return with_spine_columns(table, result, joined.column_names)
+
+    def _use_database_of(self, connection: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """Attach the offline store under the database that the compiled SQL names, when it differs (dbt parsed
+        the project with another file configured): the file is resolved, not the name."""
+        named = sorted(set(_QUALIFIED_DATABASE.findall(sql)))
+        ((current,),) = connection.sql("select current_database()").fetchall()
+        if len(named) == 1 and named[0] != current:
+            connection.execute("use memory")
+            connection.execute(f'detach "{current}"')
+            attach_offline_store(connection, self.duckdb_path, named[0])
+
+
+# A three-part relation name as dbt renders it: "database"."schema"."table".
+_QUALIFIED_DATABASE = re.compile(r'"([^"]+)"\."[^"]+"\."[^"]+"')
