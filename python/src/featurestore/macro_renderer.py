@@ -141,6 +141,8 @@ class MacroRenderer:
     adapter_type: str
     # Where profiles.yml is (its changes can change relation names); None: not checked.
     profiles_dir: Path | None = None
+    # Where compiled macros are kept between processes (e.g. target/featurestore_dbt/jinja); None: nowhere.
+    cache_dir: Path | None = None
 
     def _project(self) -> dict[str, Any]:
         document = yaml.safe_load((self.project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
@@ -180,7 +182,7 @@ class MacroRenderer:
             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
             loader=jinja2.FileSystemLoader(self.project_dir),
             # Compiled macros are kept by the hash of their source: a new process does not compile them again.
-            bytecode_cache=_bytecode_cache(self.project_dir / CACHE_FOLDER),
+            bytecode_cache=_bytecode_cache(self.cache_dir) if self.cache_dir else None,
         )
 
         def load(template_name: str) -> dict[str, Callable[..., Any]]:

@@ -56,7 +56,7 @@ class FeatureStore:
         """Groups from the project's manifest, the configured online store, and the offline store of the
         configured target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
         from featurestore.dbt_compiler import DbtCompiler
-        from featurestore.macro_renderer import MacroRenderer
+        from featurestore.macro_renderer import CACHE_FOLDER, MacroRenderer
 
         catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
         renderer = MacroRenderer(
@@ -64,6 +64,7 @@ class FeatureStore:
             settings.manifest_path,
             adapter_type="athena" if settings.target == "athena" else "duckdb",
             profiles_dir=settings.profiles_dir,
+            cache_dir=settings.project_dir / CACHE_FOLDER,
         )
         compiler = DbtCompiler(
             settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir, renderer=renderer
