@@ -22,7 +22,7 @@ import pytest
 from featurestore.macro_renderer import MacroRenderer
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOON = dt.datetime(2026, 10, 5, 12, 0)  # UTC
 
 
@@ -99,9 +99,7 @@ def test_zoned_times_are_compared_in_utc(
     bounds = (NOON.isoformat(sep=" "), NOON.isoformat(sep=" ")) if bounded else None
     sql = renderer.render(_call(method, bounds))
     with _session(zone, event_type, label_type) as connection:
-        ((clicks, used_at),) = connection.sql(
-            f"select clicks_7d, user_engagement_effective_at from ({sql})"
-        ).fetchall()
+        ((clicks, used_at),) = connection.sql(f"select clicks_7d, user_engagement_effective_at from ({sql})").fetchall()
     assert clicks == 2, f"{zone}: the row of 11:30 UTC is the newest at 12:00 UTC"
     assert used_at == NOON - dt.timedelta(minutes=30)  # zone-less UTC, whatever the session
 

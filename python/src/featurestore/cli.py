@@ -302,10 +302,15 @@ def training_set(
         if not (equals and dot and group and entity_column and spine_column):
             raise typer.BadParameter(f"{text!r} must look like user_engagement.user_id=viewer_id", param_hint="--key")
         keys.setdefault(group, {})[entity_column] = spine_column
-    source: object = pq.read_table(spine) if spine.endswith(".parquet") else spine
+    source: object = Path(spine) if spine.endswith(".parquet") else spine
     names = [name.strip() for name in features.split(",") if name.strip()]
     with FeatureStore.from_settings(_settings(project_dir)) as store:
         table = store.get_training_set(source, names, spine_time=spine_time, keys=keys, inclusive=not strict)
+        fallback = getattr(getattr(store.training_sets, "compiler", None), "last_fallback_reason", None)
+    if fallback:
+        error_console.print(
+            f"[yellow]compiled by dbt ({fallback}); run `dbt parse` to make the next training set fast[/yellow]"
+        )
     if out is not None:
         pq.write_table(table, out)
     # A few rows spread over the whole set (its first rows often predate any feature history), one per
