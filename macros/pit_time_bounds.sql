@@ -32,7 +32,7 @@
         {%- endif -%}
         {#- A bound with a zone (an ISO string with an offset) becomes zone-less UTC, like the event times. -#}
         {%- if bounds[name].tzinfo is not none -%}
-            {%- do bounds.update({name: bounds[name].astimezone(modules.datetime.timezone.utc).replace(tzinfo=none)}) -%}
+            {%- do bounds.update({name: bounds[name].astimezone(modules.pytz.utc).replace(tzinfo=none)}) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return(bounds) }}

@@ -26,6 +26,7 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
+import pytz
 import yaml
 
 from featurestore.errors import DbtCompileError
@@ -209,7 +210,7 @@ class MacroRenderer:
             "adapter": adapter,
             "return": _return,
             "exceptions": _Exceptions(),
-            "modules": {"datetime": datetime, "re": re, "itertools": itertools},
+            "modules": _MODULES,
             "tojson": json.dumps,
             project[PROJECT_NAME_KEY]: namespace,
         }
@@ -224,6 +225,21 @@ class MacroRenderer:
         except (jinja2.TemplateError, TypeError, AttributeError, KeyError, ValueError) as error:
             raise NotRenderable(f"{type(error).__name__}: {error}") from error
 
+
+# What dbt's context offers as `modules` (dbt.context.base.get_context_modules): only these names, so that a
+# macro that works here works in dbt.
+_MODULES = {
+    "pytz": {name: getattr(pytz, name) for name in pytz.__all__},
+    "datetime": {name: getattr(datetime, name) for name in ("date", "datetime", "time", "timedelta", "tzinfo")},
+    "re": {name: getattr(re, name) for name in re.__all__},
+    "itertools": {
+        name: getattr(itertools, name)
+        for name in (
+            "count", "cycle", "repeat", "accumulate", "chain", "compress", "islice", "starmap", "tee",
+            "zip_longest", "product", "permutations", "combinations", "combinations_with_replacement",
+        )
+    },  # fmt: skip
+}
 
 _MACRO_DEFINITION = re.compile(r"{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
