@@ -41,6 +41,9 @@
         {%- if entry.get('candidate') is none -%}
             {%- set candidate = none -%}
             {%- set relation = ref(entry.group) -%}
+        {%- elif not execute -%}
+            {#- Checked at execution only: dbt reports errors raised while it parses without their message. -#}
+            {%- set relation = entry.candidate.get('relation') if entry.candidate is mapping else none -%}
         {%- else -%}
             {%- set candidate = featurestore.pit_candidate(entry.group, entry.candidate, context) -%}
             {%- set relation = candidate.relation -%}

@@ -11,6 +11,7 @@ under the local build's relation names. Then:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -219,7 +220,7 @@ def _request(features: list[str], candidates: list[Candidate] = (), **options: o
     return TrainingSetRequest(
         features=features,
         spine_time="shown_at",
-        keys={name: {"user_id": "viewer_id"} for name in ("user_engagement", "engagement_copy")},
+        keys={name: {"user_id": "viewer_id"} for name in {feature.partition(":")[0] for feature in features}},
         candidates=tuple(candidates),
         **options,  # type: ignore[arg-type]
     )
@@ -405,8 +406,11 @@ def test_a_renamed_copy_of_the_offline_store_is_read_without_re_parsing(
     renamed = LocalTrainingSets(copy, local.compiler, local.catalog)
     assert renamed.get(SPINE, _request(["user_engagement:clicks_7d"])).equals(expected)
     assert local.compiler.last_fallback_reason is None  # rendered from the manifest: no parse
-    group = local.catalog.get("user_engagement")
-    assert DuckDBOfflineStore(copy).preview(group, limit=1).num_rows == 1
+    # `featurestore show` and `sync` read through DuckDBOfflineStore: the same resolution (the tiny store here
+    # only has clicks_7d and ctr_24h of the group's features).
+    full = local.catalog.get("user_engagement")
+    group = dataclasses.replace(full, features=(full.feature("clicks_7d"),))
+    assert DuckDBOfflineStore(copy).preview(group, limit=5)["clicks_7d"].to_pylist() == [4, 3, 9]
 
 
 def test_dbt_parsing_with_the_copy_configured_still_resolves_it(
