@@ -226,19 +226,17 @@ class MacroRenderer:
             raise NotRenderable(f"{type(error).__name__}: {error}") from error
 
 
+_ITERTOOLS = (
+    "count", "cycle", "repeat", "accumulate", "chain", "compress", "islice", "starmap", "tee", "zip_longest",
+    "product", "permutations", "combinations", "combinations_with_replacement",
+)  # fmt: skip
 # What dbt's context offers as `modules` (dbt.context.base.get_context_modules): only these names, so that a
 # macro that works here works in dbt.
 _MODULES = {
     "pytz": {name: getattr(pytz, name) for name in pytz.__all__},
     "datetime": {name: getattr(datetime, name) for name in ("date", "datetime", "time", "timedelta", "tzinfo")},
     "re": {name: getattr(re, name) for name in re.__all__},
-    "itertools": {
-        name: getattr(itertools, name)
-        for name in (
-            "count", "cycle", "repeat", "accumulate", "chain", "compress", "islice", "starmap", "tee",
-            "zip_longest", "product", "permutations", "combinations", "combinations_with_replacement",
-        )
-    },  # fmt: skip
+    "itertools": {name: getattr(itertools, name) for name in _ITERTOOLS},
 }
 
 _MACRO_DEFINITION = re.compile(r"{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")
