@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -91,7 +92,11 @@ def join_spine(table: pa.Table, spine_time: str, key_columns: Sequence[str]) -> 
         if pa.types.is_dictionary(field.type):
             narrow = narrow.set_column(index, field.name, narrow[field.name].cast(field.type.value_type))
     narrow = utc_time_column(narrow, spine_time, "the spine", "spine_time")
-    return narrow.append_column(SPINE_ROW_COLUMN, pa.array(range(narrow.num_rows), pa.int64()))
+    # From numpy's buffer: pa.array() converts a Python range value by value, and for a numpy array it imports
+    # pandas (seconds, before the first training set of a `featurestore` command).
+    numbers = np.arange(narrow.num_rows, dtype=np.int64)
+    rows = pa.Array.from_buffers(pa.int64(), narrow.num_rows, [None, pa.py_buffer(numbers)])
+    return narrow.append_column(SPINE_ROW_COLUMN, rows)
 
 
 def with_spine_columns(spine: pa.Table, joined: pa.Table, join_columns: Sequence[str]) -> pa.Table:
