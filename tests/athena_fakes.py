@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from featurestore.athena_queries import UNLOAD_FOLDER
+from featurestore.settings import AthenaSettings
 
 UNLOAD_STATEMENT = re.compile(
     r"unload \((?P<query>.*)\) to '(?P<target>s3://[^']+)' with \(format = 'PARQUET', compression = 'SNAPPY'\)",
@@ -101,3 +102,12 @@ class FakeUnload:
                 "State": "FAILED",
                 "StateChangeReason": self.fail_with,
             }
+
+
+def moto_athena(endpoint_url: str, region: str, data_bucket: str) -> tuple[boto3.Session, AthenaSettings]:
+    """A boto3 session with moto's dummy credentials, and the Athena location of the offline store on moto."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    location = AthenaSettings(
+        region=region, s3_data_dir=f"s3://{data_bucket}/", schema="featurestore", endpoint_url=endpoint_url
+    )
+    return session, location

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from athena_fakes import FakeUnload
+from athena_fakes import FakeUnload, moto_athena
 from conftest import DATA_BUCKET, AthenaEnv
 
 from featurestore.athena_training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets
@@ -32,7 +32,6 @@ from featurestore.dbt_compiler import DbtCompiler
 from featurestore.errors import OfflineStoreError
 from featurestore.macro_renderer import MacroRenderer
 from featurestore.manifest import FeatureGroupCatalog, feature_groups_from_manifest
-from featurestore.settings import AthenaSettings
 from featurestore.training_sets import TrainingSetRequest
 
 pytestmark = [pytest.mark.aws]
@@ -97,13 +96,7 @@ def athena(athena_env: AthenaEnv, tmp_path: Path) -> Iterator[tuple[AthenaTraini
     compiler = DbtCompiler(tmp_path, target="athena", renderer=MacroRenderer(tmp_path, manifest_path, "athena"))
     catalog = FeatureGroupCatalog(feature_groups_from_manifest(manifest))
     server = athena_env.server
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
-    location = AthenaSettings(
-        region=server.region,
-        s3_data_dir=f"s3://{DATA_BUCKET}/",
-        schema="featurestore",
-        endpoint_url=server.endpoint_url,
-    )
+    session, location = moto_athena(server.endpoint_url, server.region, DATA_BUCKET)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in athena_env.env.items():
             patch.setenv(name, value)

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from athena_fakes import FakeUnload
+from athena_fakes import FakeUnload, moto_athena
 from conftest import DATA_BUCKET, AthenaEnv
 from local_project import LocalProject, in_process_dbt_env, make_local_project
 
@@ -209,13 +209,7 @@ def athena(
             patch.setenv(name, value)
         compiler = DbtCompiler(project.root, target="athena", profiles_dir=athena_env.profiles_dir)
         catalog = local.catalog
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
-        location = AthenaSettings(
-            region=server.region,
-            s3_data_dir=f"s3://{DATA_BUCKET}/",
-            schema="featurestore",
-            endpoint_url=server.endpoint_url,
-        )
+        session, location = moto_athena(server.endpoint_url, server.region, DATA_BUCKET)
         yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session
 
 
