@@ -16,6 +16,8 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -454,3 +456,29 @@ def test_the_cli_is_warm_and_writes_what_the_api_returns(project: LocalProject, 
         os.utime(contract, (parsed_at - 5, parsed_at - 5))
     assert stale.returncode == 0, stale.stderr
     assert "compiled by dbt" in stale.stderr and "user_engagement.yml changed after the last parse" in stale.stderr
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_the_cli_gives_the_same_training_set_in_any_local_time_zone(
+    project: LocalProject, local: LocalTrainingSets, zone: str
+) -> None:
+    """A process whose local zone is not UTC (TZ; DuckDB takes its session zone from it) and a spine whose times
+    carry a zone: the same rows as in UTC, and the spine's zone kept."""
+    zoned = SPINE.set_column(2, "shown_at", SPINE["shown_at"].cast(pa.timestamp("us", tz="UTC")))
+    zoned = zoned.set_column(2, "shown_at", zoned["shown_at"].cast(pa.timestamp("us", tz="Asia/Tokyo")))
+    spine_path = project.root / "zoned_spine.parquet"
+    pq.write_table(zoned, spine_path)
+    out = project.root / f"training_{zone.replace('/', '_')}.parquet"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "featurestore"), "training-set", "--spine", str(spine_path),
+            "--spine-time", "shown_at", "--features", "user_engagement:clicks_7d,user_engagement:ctr_24h",
+            "--key", "user_engagement.user_id=viewer_id", "--out", str(out), "--project-dir", str(project.root),
+        ],
+        cwd=project.root, env={**project.env, "TZ": zone}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    expected = local.get(SPINE, _request(["user_engagement:clicks_7d", "user_engagement:ctr_24h"]))
+    training = pq.read_table(out)
+    assert training.schema.field("shown_at").type == pa.timestamp("us", tz="Asia/Tokyo")
+    assert training.drop_columns(["shown_at"]).equals(expected.drop_columns(["shown_at"]))
