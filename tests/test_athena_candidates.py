@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from athena_fakes import FakeUnload, moto_athena
 from conftest import DATA_BUCKET, AthenaEnv
+from local_project import manifest_macros
 
 from featurestore.athena_training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets
 from featurestore.candidates import CANDIDATE_TABLE_PREFIX, Candidate
@@ -89,7 +90,12 @@ class FakeAthena(FakeUnload):
 def athena(athena_env: AthenaEnv, tmp_path: Path) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
     shutil.copy(PROJECT_DIR / "dbt_project.yml", tmp_path / "dbt_project.yml")
     shutil.copytree(PROJECT_DIR / "macros", tmp_path / "macros")
-    manifest = {"metadata": {"adapter_type": "athena"}, "nodes": {ENGAGEMENT["unique_id"]: ENGAGEMENT}, "sources": {}}
+    manifest = {
+        "metadata": {"adapter_type": "athena", "project_name": "featurestore"},
+        "nodes": {ENGAGEMENT["unique_id"]: ENGAGEMENT},
+        "macros": manifest_macros(tmp_path),
+        "sources": {},
+    }
     manifest_path = tmp_path / "target" / "manifest.json"
     manifest_path.parent.mkdir()
     manifest_path.write_text(json.dumps(manifest))

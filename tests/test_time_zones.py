@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from local_project import manifest_macros
 
 from featurestore.macro_renderer import MacroRenderer
 
@@ -47,8 +48,9 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> MacroRenderer:
     shutil.copy(PROJECT_DIR / "dbt_project.yml", root / "dbt_project.yml")
     shutil.copytree(PROJECT_DIR / "macros", root / "macros")
     manifest = {
-        "metadata": {"adapter_type": "duckdb"},
+        "metadata": {"adapter_type": "duckdb", "project_name": "featurestore"},
         "nodes": {"model.featurestore.user_engagement": _node("user_engagement", "user_id", "7d")},
+        "macros": manifest_macros(root),
         "sources": {},
     }
     (root / "target").mkdir()

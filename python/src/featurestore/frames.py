@@ -121,11 +121,8 @@ def with_spine_columns(spine: pa.Table, joined: pa.Table, join_columns: Sequence
 def training_frame(spine: Any, training_set: pa.Table) -> Any:
     """`training_set` as pandas: when the spine was a DataFrame, its own columns (same dtypes, same index) with
     the features beside them; otherwise Arrow's conversion."""
-    if not (hasattr(spine, "columns") and hasattr(spine, "dtypes") and hasattr(spine, "index")):
+    if not (hasattr(spine, "columns") and hasattr(spine, "dtypes") and hasattr(spine, "assign")):
         return training_set.to_pandas()
-    import pandas as pd
-
-    spine_names = [str(name) for name in spine.columns]
-    outputs = training_set.drop_columns(spine_names).to_pandas()
-    outputs.index = spine.index
-    return pd.concat([spine, outputs], axis=1)
+    outputs = training_set.drop_columns([str(name) for name in spine.columns]).to_pandas()
+    # Arrays, not Series: assigned by position, so a repeated index value cannot misalign them.
+    return spine.assign(**{str(name): outputs[name].array for name in outputs.columns})

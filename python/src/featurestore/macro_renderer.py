@@ -8,8 +8,8 @@ from target/manifest.json), `ref`, `adapter.dispatch`, `return`, `exceptions.rai
 `modules`. This module provides exactly that, in dbt's own Jinja environment class (sandboxed, with the `do`
 and `loopcontrols` extensions), and nothing else: anything the macros ask for beyond it (a query such as
 `run_query`, a builtin dbt macro) raises `NotRenderable`, and the caller (dbt_compiler.DbtCompiler) falls back
-to dbt itself. The manifest is used only while it is current: not older than any file under the project's
-model paths, dbt_project.yml or profiles.yml, and parsed for the expected adapter.
+to dbt itself. The manifest is used only while it is current: not older than dbt_project.yml, profiles.yml or
+any file in the project's folders of models, seeds and tests, and parsed for the expected adapter.
 tests/test_macro_renderer.py checks that both give the same SQL.
 """
 
@@ -19,19 +19,17 @@ import datetime
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jinja2.sandbox
-import pytz
-import yaml
+import pytz  # type: ignore[import-untyped]
 
 from featurestore.errors import DbtCompileError
 
-PROJECT_NAME_KEY = "name"
 # What dbt calls the node of a `dbt compile --inline` call; the macros name it in their errors.
 INLINE_NODE_NAME = "inline_query"
 # Under the project's target path, beside dbt_compiler's partial-parse state.
@@ -145,38 +143,40 @@ class MacroRenderer:
     # Where compiled macros are kept between processes (e.g. target/featurestore_dbt/jinja); None: nowhere.
     cache_dir: Path | None = None
 
-    def _project(self) -> dict[str, Any]:
-        document = yaml.safe_load((self.project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-        if not isinstance(document, dict) or not isinstance(document.get(PROJECT_NAME_KEY), str):
-            raise NotRenderable("dbt_project.yml has no project name")
-        return document
-
-    def _inputs(self, project: Mapping[str, Any]) -> Iterable[Path]:
-        yield self.project_dir / "dbt_project.yml"
-        if self.profiles_dir is not None:
-            yield self.profiles_dir / "profiles.yml"
-        for folder in project.get("model-paths", ["models"]):
-            yield from (path for path in (self.project_dir / folder).rglob("*") if path.is_file())
-
-    def _manifest(self, project: Mapping[str, Any]) -> dict[str, Any]:
+    def _manifest(self) -> dict[str, Any]:
         try:
             parsed_at = self.manifest_path.stat().st_mtime
-        except FileNotFoundError:
-            raise NotRenderable(f"no manifest at {self.manifest_path}") from None
-        newer = [path for path in self._inputs(project) if path.is_file() and path.stat().st_mtime > parsed_at]
+            manifest: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise NotRenderable(f"no readable manifest at {self.manifest_path}: {error}") from None
+        metadata = manifest.get("metadata") or {}
+        if metadata.get("adapter_type") != self.adapter_type:
+            raise NotRenderable(f"the manifest was parsed for {metadata.get('adapter_type')}, not {self.adapter_type}")
+        if not isinstance(metadata.get("project_name"), str):
+            raise NotRenderable("the manifest names no project")
+        newer = [path for path in self._inputs(manifest) if path.stat().st_mtime > parsed_at]
         if newer:
             raise NotRenderable(f"{newer[0]} changed after the last parse")
-        manifest: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        adapter_type = (manifest.get("metadata") or {}).get("adapter_type")
-        if adapter_type != self.adapter_type:
-            raise NotRenderable(f"the manifest was parsed for {adapter_type}, not {self.adapter_type}")
         return manifest
+
+    def _inputs(self, manifest: Mapping[str, Any]) -> Iterable[Path]:
+        """What the graph is parsed from: dbt_project.yml, profiles.yml and every file in the project's folders
+        of models, seeds, tests... (the top folders of its nodes' files). Macros are not among them: they are
+        read at each render, and one the manifest does not list is not rendered here (dbt compiles instead)."""
+        yield self.project_dir / "dbt_project.yml"
+        if self.profiles_dir is not None and (self.profiles_dir / "profiles.yml").is_file():
+            yield self.profiles_dir / "profiles.yml"
+        for folder in sorted({Path(path).parts[0] for path in _project_files(manifest).values()}):
+            yield from (
+                path
+                for path in (self.project_dir / folder).rglob("*")
+                if path.suffix.lower() in _DBT_SUFFIXES and path.is_file()
+            )
 
     def render(self, sql: str) -> str:
         """The rendered SQL; DbtCompileError for an error the macros raise (a wrong call), NotRenderable when
         dbt itself is needed."""
-        project = self._project()
-        manifest = self._manifest(project)
+        manifest = self._manifest()
         nodes = manifest.get("nodes", {})
         models = {node["name"]: node for node in nodes.values() if node.get("resource_type") == "model"}
         environment = jinja2.sandbox.SandboxedEnvironment(
@@ -194,7 +194,12 @@ class MacroRenderer:
                 if isinstance(getattr(module, name), jinja2.runtime.Macro)
             }
 
-        namespace = _Namespace(_macro_index(self.project_dir, project.get("macro-paths", ["macros"])), load)
+        macros = {
+            macro["name"]: macro["original_file_path"]
+            for macro in manifest.get("macros", {}).values()
+            if macro.get("package_name") == manifest["metadata"]["project_name"]
+        }
+        namespace = _Namespace(macros, load)
         adapter = _Adapter(self.adapter_type, namespace)
 
         def ref(*names: str, **kwargs: Any) -> _Relation:
@@ -212,7 +217,7 @@ class MacroRenderer:
             "exceptions": _Exceptions(),
             "modules": _MODULES,
             "tojson": json.dumps,
-            project[PROJECT_NAME_KEY]: namespace,
+            manifest["metadata"]["project_name"]: namespace,
         }
         for name in ("run_query", "source", "var", "env_var", "config", "log", "statement", "load_result"):
             context[name] = _unavailable(name)
@@ -239,18 +244,20 @@ _MODULES = {
     "itertools": {name: getattr(itertools, name) for name in _ITERTOOLS},
 }
 
-_MACRO_DEFINITION = re.compile(r"{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+# The files that define the graph in those folders (a contract is YAML; a Python test beside them is not).
+_DBT_SUFFIXES = frozenset({".sql", ".yml", ".yaml", ".csv", ".md"})
 
 
-def _macro_index(project_dir: Path, folders: Sequence[str]) -> dict[str, str]:
-    """Macro name -> the template name (path relative to the project, with /) of the file defining it."""
-    index: dict[str, str] = {}
-    for folder in folders:
-        for path in sorted((project_dir / folder).rglob("*.sql")):
-            template_name = path.relative_to(project_dir).as_posix()
-            for name in _MACRO_DEFINITION.findall(path.read_text(encoding="utf-8")):
-                index.setdefault(name, template_name)
-    return index
+def _project_files(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """unique_id -> the project-relative file of each node and source of the manifest's own project."""
+    project = manifest["metadata"]["project_name"]
+    return {
+        unique_id: item["original_file_path"]
+        for section in ("nodes", "sources")
+        for unique_id, item in (manifest.get(section) or {}).items()
+        if item.get("package_name") == project and item.get("original_file_path")
+    }
 
 
 def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
