@@ -37,7 +37,7 @@ export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
-	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
+	@echo "make test   set up, lint (ruff, sqlfluff, mypy), dbt build + tests, pytest"
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
 	@echo "make bench-online  online store benchmark against dynalite (minutes; docs/benchmarks_online.md)"
 	@echo "make bench-pit  point-in-time join benchmark (about 10 minutes; docs/benchmarks.md)"
@@ -84,6 +84,7 @@ lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/ruff format --check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/sqlfluff lint models tests/dbt
+	$(BIN)/mypy --config-file python/pyproject.toml python/src/featurestore
 
 # pytest-xdist: one worker per core (tests mostly wait on dbt and DuckDB subprocesses); a file's tests stay on
 # one worker, so module fixtures (a built project, a moto server) are built once. 370 s instead of 616 s on 2 cores.

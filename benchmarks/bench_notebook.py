@@ -142,7 +142,7 @@ def main() -> None:
 
     os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR / ".dbt"))
     os.chdir(PROJECT_DIR)
-    from featurestore.settings import Settings
+    from featurestore.core.settings import Settings
     from featurestore.store import FeatureStore
 
     settings = Settings.from_env(PROJECT_DIR)

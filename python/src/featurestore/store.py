@@ -9,14 +9,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from featurestore.candidates import Candidate
-from featurestore.frames import training_frame
-from featurestore.manifest import FeatureGroupCatalog
-from featurestore.online_store import OnlineStore, open_online_store, utc_now
-from featurestore.serving import OnlineFeatures, get_online_features
-from featurestore.settings import Settings
-from featurestore.sync import GroupSyncSummary, OfflineReader, SyncProgress, sync
-from featurestore.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource
+from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.core.settings import Settings
+from featurestore.core.timestamps import utc_now
+from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
+from featurestore.offline.base import SpineInput
+from featurestore.offline.candidates import Candidate
+from featurestore.offline.frames import training_frame
+from featurestore.offline.training_sets import TrainingSetRequest
+from featurestore.online import OnlineStore, open_online_store
+from featurestore.online.serving import OnlineFeatures, get_online_features
+from featurestore.online.sync import GroupSyncSummary, SyncProgress, sync
 
 
 class FeatureStore:
@@ -55,38 +58,13 @@ class FeatureStore:
     ) -> FeatureStore:
         """Groups from the project's manifest, the configured online store, and the offline store of the
         configured target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
-        from featurestore.dbt_compiler import DbtCompiler
-        from featurestore.macro_renderer import CACHE_FOLDER, MacroRenderer
-
         catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
-        renderer = MacroRenderer(
-            settings.project_dir,
-            settings.manifest_path,
-            adapter_type="athena" if settings.target == "athena" else "duckdb",
-            profiles_dir=settings.profiles_dir,
-            cache_dir=settings.project_dir / CACHE_FOLDER,
-        )
-        compiler = DbtCompiler(
-            settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir, renderer=renderer
-        )
-        training_sets: TrainingSetSource
-        if settings.target == "athena":
-            from featurestore.athena_offline_store import AthenaOfflineStore
-            from featurestore.athena_training_sets import AthenaTrainingSets
-
-            default_reader: OfflineReader = AthenaOfflineStore(settings.athena)
-            training_sets = AthenaTrainingSets(settings.athena, compiler, catalog)
-        else:
-            from featurestore.offline_store import DuckDBOfflineStore
-            from featurestore.training_sets import LocalTrainingSets
-
-            default_reader = DuckDBOfflineStore(settings.duckdb_path)
-            training_sets = LocalTrainingSets(settings.duckdb_path, compiler, catalog)
+        offline = open_offline_store(settings, catalog)
         return cls(
             catalog,
             open_online_store(settings.online),
-            offline_reader=offline_reader or default_reader,
-            training_sets=training_sets,
+            offline_reader=offline_reader or offline.store,
+            training_sets=offline.training_sets,
             settings=settings,
             now=now or utc_now,
         )
@@ -144,7 +122,7 @@ class FeatureStore:
         self, select: Sequence[str] | None = None, progress: SyncProgress | None = None, *, full: bool = False
     ) -> Iterable[GroupSyncSummary]:
         """Sync the selected (default: all online) groups from the offline store: each entity's values valid
-        at this store's `now` (the wall clock unless injected); see featurestore.sync. `full`: compare every
+        at this store's `now` (the wall clock unless injected); see featurestore.online.sync. `full`: compare every
         entity with the stored items and repair values whose offline row a backfill removed."""
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
