@@ -297,7 +297,7 @@ def test_a_candidate_ttl_is_its_own(local: LocalTrainingSets) -> None:
     [
         (lambda: _copy(ENGAGEMENT, ttl="7 days"), "candidate 'engagement_copy': '7 days' is not a duration"),
         (lambda: _copy(ENGAGEMENT, entity=[]), "entity must be a column name"),
-        (lambda: Candidate("my-feature", ENGAGEMENT, "user_id", "effective_at", "1d"), "must be an identifier"),
+        (lambda: Candidate("my-feature", ENGAGEMENT, "user_id", "effective_at", "1d"), "not a plain SQL identifier"),
         (lambda: _copy("main; drop table x"), "neither a Parquet path"),
     ],
 )

@@ -36,8 +36,8 @@ def test_the_query_parses_on_both_engines_with_literal_bounds(
         parsed = sqlglot.parse_one(sql, read=dialect)
         relations = [table for table in parsed.find_all(sqlglot.exp.Table) if table.name == "user_engagement"]
         assert len(relations) == reads, dialect
-    assert sql.count("effective_at <= timestamp '2026-10-14 20:00:00.000000'") == reads
-    assert ("effective_at > timestamp '2026-10-14 19:55:00.000000'" in sql) == time_clause
+    assert sql.count("\"effective_at\" <= timestamp '2026-10-14 20:00:00.000000'") == reads
+    assert ("\"effective_at\" > timestamp '2026-10-14 19:55:00.000000'" in sql) == time_clause
 
 
 def test_the_recheck_finds_exactly_the_rows_that_exist(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_the_recheck_finds_exactly_the_rows_that_exist(tmp_path: Path) -> None:
         sqlglot.parse_one(sql, read=dialect)
     assert "'it''s'" in sql
     # Literal bounds on the event time: Athena reads only the partitions of the asked times.
-    assert "rows.effective_at >= timestamp '2026-10-01 00:00:00.000000'" in sql
-    assert "rows.effective_at <= timestamp '2026-10-03 00:00:00.000007'" in sql
+    assert "rows.\"effective_at\" >= timestamp '2026-10-01 00:00:00.000000'" in sql
+    assert "rows.\"effective_at\" <= timestamp '2026-10-03 00:00:00.000007'" in sql
     with pytest.raises(ValueError, match="not an integer or text"):
         existing_rows_sql(group, [((1.5, "x"), early)])

@@ -82,8 +82,8 @@ def test_athena_reader_sends_the_sync_query(
     assert parsed.find(sqlglot.exp.Window) is not None
     assert "timestamp '2026-10-03 04:05:06.000007'" in sql
     # Literal bounds on the event time (Athena's partition column), in both reads of the relation.
-    assert sql.count("effective_at <= timestamp '2026-10-04 20:00:00.000000'") == 2
-    assert "effective_at > timestamp '2026-10-04 19:55:00.000000'" in sql
+    assert sql.count("\"effective_at\" <= timestamp '2026-10-04 20:00:00.000000'") == 2
+    assert "\"effective_at\" > timestamp '2026-10-04 19:55:00.000000'" in sql
     assert '"awsdatacatalog"."featurestore_features"."user_engagement"' in sql
     assert f"to '{reader.queries.location.s3_staging_dir}{UNLOAD_FOLDER}/" in statement
     assert fake.leftovers() == []  # the (empty) manifest
@@ -102,7 +102,7 @@ def test_athena_reader_rechecks_rows_with_plain_queries(
     assert len(rechecks) == 2, "1,501 rows: two queries of at most 1,000"
     for sql in rechecks:
         assert not sql.lower().startswith("unload")
-        assert "rows.effective_at >= timestamp '2026-10-04 20:" in sql
+        assert 'rows."effective_at" >= timestamp \'2026-10-04 20:' in sql
         sqlglot.parse_one(sql, read="athena")
 
 
@@ -140,7 +140,7 @@ def test_athena_reader_reads_unloaded_parquet_into_records(
     assert marker == at + dt.timedelta(minutes=5)
     assert len(fake.written) == 3 and fake.leftovers() == []  # two Parquet files and the manifest, all removed
     (statement,) = fake.queries
-    assert "row_number() over (partition by user_id" in unloaded_query(statement)  # a full load
+    assert 'row_number() over (partition by "user_id"' in unloaded_query(statement)  # a full load
 
 
 def test_unload_returns_the_query_columns_only(

@@ -16,7 +16,7 @@ from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_
 from featurestore.offline.base import SpineInput
 from featurestore.offline.candidates import Candidate
 from featurestore.offline.frames import training_frame
-from featurestore.offline.training_sets import TrainingSetRequest
+from featurestore.offline.training_sets import TrainingSetRequest, resolve_spine
 from featurestore.online import OnlineStore, open_online_store
 from featurestore.online.serving import OnlineFeatures, get_online_features
 from featurestore.online.sync import GroupSyncSummary, SyncProgress, sync
@@ -88,7 +88,7 @@ class FeatureStore:
         as_pandas: bool = False,
         candidates: Sequence[Candidate] = (),
     ) -> Any:
-        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet path or a table name) with each of
+        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of
         `features` ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join;
         see docs/training_sets.md. `candidates`: feature tables that are not models yet, requested as
         "<candidate>:<column>" and joined by the same rules. A pyarrow Table in the spine's row order, or a
@@ -105,7 +105,7 @@ class FeatureStore:
             full_feature_names=full_feature_names,
             candidates=tuple(candidates),
         )
-        table = self.training_sets.get(spine, request)
+        table = self.training_sets.get(resolve_spine(spine), request)
         return training_frame(spine, table) if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:

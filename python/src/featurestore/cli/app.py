@@ -8,6 +8,7 @@ from typing import Annotated
 
 import click
 import typer
+from rich.markup import escape
 
 from featurestore.cli.render import console, error_console
 from featurestore.core.errors import FeatureStoreError
@@ -40,12 +41,17 @@ def parse_time(text: str, option: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO date or time like 2026-10-01", param_hint=option) from None
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date or time like 2026-10-01 (years 1 to 9999)", param_hint=option
+        ) from None
 
 
 def parse_utc(text: str, option: str) -> dt.datetime:
     """A time option as naive UTC, the form of every time the store keeps (an offset is converted)."""
-    return naive_utc(parse_time(text, option))
+    try:
+        return naive_utc(parse_time(text, option))
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise typer.BadParameter(f"{text!r} is out of range (years 1 to 9999, UTC)", param_hint=option) from None
 
 
 def check_key(group: str, entity: tuple[str, ...], key: list[str]) -> None:
@@ -60,13 +66,15 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except FeatureStoreError as error:
-        error_console.print(f"[red]error:[/red] {error}")
+        error_console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     except typer.Exit as exit_:
         raise SystemExit(exit_.exit_code) from None
     except typer.Abort:
         error_console.print("aborted")
         raise SystemExit(130) from None
-    except click.ClickException as error:
-        error.show()
-        raise SystemExit(error.exit_code) from None
+    except (click.ClickException, typer.TyperException) as error:
+        # A usage error (typer ships its own click: its errors are TyperExceptions), in one line.
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        error_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        raise SystemExit(getattr(error, "exit_code", 2)) from None

@@ -4,6 +4,7 @@ sync and the HTTP server. `online` and `athena` subcommands live in online.py an
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -207,10 +208,11 @@ def training_set(
         if not (equals and dot and group and entity_column and spine_column):
             raise typer.BadParameter(f"{text!r} must look like user_engagement.user_id=viewer_id", param_hint="--key")
         keys.setdefault(group, {})[entity_column] = spine_column
-    source: object = Path(spine) if spine.endswith(".parquet") else spine
+    if spine.lower().endswith(".parquet") and not Path(spine).is_file():
+        raise typer.BadParameter(f"no such file: {spine}", param_hint="--spine")
     names = [name.strip() for name in features.split(",") if name.strip()]
     with FeatureStore.from_settings(settings_of(project_dir)) as store:
-        table = store.get_training_set(source, names, spine_time=spine_time, keys=keys, inclusive=not strict)
+        table = store.get_training_set(spine, names, spine_time=spine_time, keys=keys, inclusive=not strict)
         fallback = getattr(getattr(store.training_sets, "compiler", None), "last_fallback_reason", None)
     if fallback:
         error_console.print(
@@ -225,13 +227,52 @@ def training_set(
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Judge expiry (TTL) as of this time (ISO format, UTC unless it has an offset) instead of the "
+            "current time, as `online get --now` does: for past demo data synced with the same `sync --now`.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FEATURESTORE_API_TOKEN",
+            help="Require `Authorization: Bearer <token>` on every request but /health (prefer the "
+            "FEATURESTORE_API_TOKEN variable: an option shows in the process list).",
+            show_default=False,
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Larger request bodies are refused with 413 [default: 1 MiB].", show_default=False),
+    ] = None,
     project_dir: ProjectDir = None,
 ) -> None:
     """Serve online lookups over HTTP (POST /online-features; OpenAPI at /docs)."""
     import uvicorn
 
-    from featurestore.http import create_app
+    from featurestore.http.api import DEFAULT_MAX_BODY_BYTES, create_app
     from featurestore.store import FeatureStore
 
-    with FeatureStore.from_settings(settings_of(project_dir)) as store:
-        uvicorn.run(create_app(store), host=host, port=port)
+    at = parse_utc(now, "--now") if now is not None else None
+    if not token and not is_loopback(host):
+        error_console.print(
+            f"[yellow]warning:[/yellow] serving on {host} without authentication: anyone who can reach port "
+            f"{port} can read every online feature; set FEATURESTORE_API_TOKEN (or --token) to require a bearer "
+            "token, or bind 127.0.0.1 behind an authenticating proxy"
+        )
+    with FeatureStore.from_settings(settings_of(project_dir), now=(lambda: at) if at is not None else None) as store:
+        api = create_app(store, max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES, token=token)
+        uvicorn.run(api, host=host, port=port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (a host name other than localhost may resolve to anything)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

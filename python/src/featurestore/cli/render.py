@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from featurestore.core.value_codec import non_finite_text
 
 if TYPE_CHECKING:  # for annotations only: the CLI imports the heavier modules when a command needs them
     import pyarrow as pa
@@ -28,7 +31,9 @@ def format_cell(value: object) -> str:
     if value is None:
         return "∅"
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return f"{value:.3f}" if math.isfinite(value) else str(non_finite_text(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(format_cell(item) for item in value) + "]"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return str(value)

@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from featurestore.core.errors import ContractError, UnknownFeatureError
+from featurestore.core.identifiers import contract_name_problem, excerpt, shorten
 
 CONTRACT_KEY = "feature_group"
 _ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags"})
@@ -109,11 +110,17 @@ def parse_ttl(text: object, *, model: str = "?") -> timedelta:
 def _string_list(model: str, field: str, value: object) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
-        raise ContractError(model, field, f"must be a column name or a list of names, got {value!r}")
+        raise ContractError(model, field, f"must be a column name or a list of names, got {excerpt(value)}")
     return tuple(items)
 
 
+def _require_identifier(model: str, field: str, name: object) -> None:
+    if problem := contract_name_problem(name):
+        raise ContractError(model, field, problem)
+
+
 def _require_column(model: str, field: str, column: str, columns: Mapping[str, Any]) -> None:
+    _require_identifier(model, field, column)
     if column not in columns:
         declared = ", ".join(columns) or "none"
         raise ContractError(
@@ -136,13 +143,18 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
     Raises ContractError naming the model and the field at the first problem.
     """
     model = str(node.get("name", node.get("unique_id", "?")))
+    if problem := contract_name_problem(model):
+        # The group's name becomes an online table name and a prefix of training-set columns.
+        raise ContractError(shorten(model), "", f"the model's name cannot name a feature group: {problem}")
     contract = contract_of(node)
     if not isinstance(contract, Mapping):
         raise ContractError(model, "", f"must be a mapping of entity, event_time, ..., got {contract!r}")
 
-    unknown = sorted(set(contract) - _ALLOWED_KEYS)
+    unknown = sorted(str(key) for key in contract if key not in _ALLOWED_KEYS)
     if unknown:
-        raise ContractError(model, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(_ALLOWED_KEYS))}")
+        raise ContractError(
+            model, shorten(unknown[0]), f"unknown key; allowed keys are {', '.join(sorted(_ALLOWED_KEYS))}"
+        )
 
     columns: Mapping[str, Any] = node.get("columns") or {}
 
@@ -187,6 +199,7 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
     for name, column in columns.items():
         if name in entity or name == event_time or name in BOOKKEEPING_COLUMNS:
             continue
+        _require_identifier(model, f"columns.{shorten(name)}", name)
         data_type = str(column.get("data_type") or "").strip()
         description = str(column.get("description") or "").strip()
         if not data_type:

@@ -14,10 +14,12 @@ the offline store address the same user.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import EntityKeyError
+from featurestore.core.identifiers import excerpt
 
 # DynamoDB's limit for a partition key value.
 MAX_KEY_BYTES = 2048
@@ -25,6 +27,9 @@ _INTEGER_TYPES = ("bigint", "integer", "int", "smallint", "tinyint", "hugeint", 
 _STRING_TYPES = ("varchar", "string", "text", "char")
 
 KeyPart = int | str | bool
+# Text accepted for an integer column: ASCII digits only (str.isdigit() also accepts "²", which int() refuses),
+# and short enough for a 64-bit integer (int() refuses texts of over 4,300 digits).
+_DECIMAL_INTEGER = re.compile(r"-?[0-9]{1,20}\Z")
 # Built once (json.dumps with options builds an encoder per call; a full load encodes every entity's key).
 _KEY_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
@@ -33,7 +38,9 @@ def encode_key(values: Sequence[KeyPart]) -> str:
     """The stored key of an entity; values must already be typed (see `coerce_key_part`)."""
     for value in values:
         if not isinstance(value, int | str):
-            raise EntityKeyError(f"entity key value {value!r} is a {type(value).__name__}; use an integer or text")
+            raise EntityKeyError(
+                f"entity key value {excerpt(value)} is a {type(value).__name__}; use an integer or text"
+            )
     encoded = _KEY_JSON.encode(list(values))
     if len(encoded.encode()) > MAX_KEY_BYTES:
         raise EntityKeyError(f"entity key {encoded[:80]}... is longer than {MAX_KEY_BYTES} bytes encoded")
@@ -55,15 +62,15 @@ def coerce_key_part(value: object, data_type: str, *, group: str, column: str) -
             pass
         elif isinstance(value, int):
             return value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and _DECIMAL_INTEGER.match(value.strip()):
             return int(value)
-        raise EntityKeyError(f"feature group '{group}': entity column '{column}' is an integer, got {value!r}")
+        raise EntityKeyError(f"feature group '{group}': entity column '{column}' is an integer, got {excerpt(value)}")
     if base in _STRING_TYPES or base == "":
         if isinstance(value, str):
             return value
         if base == "" and isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise EntityKeyError(f"feature group '{group}': entity column '{column}' is text, got {value!r}")
+        raise EntityKeyError(f"feature group '{group}': entity column '{column}' is text, got {excerpt(value)}")
     if base in ("boolean", "bool") and isinstance(value, bool):
         return value
     raise EntityKeyError(
@@ -75,13 +82,13 @@ def coerce_key_part(value: object, data_type: str, *, group: str, column: str) -
 def key_of(group: FeatureGroup, row: object) -> str:
     """The stored key of the entity named by `row` (a mapping with the group's entity columns)."""
     if not isinstance(row, dict):
-        raise EntityKeyError(f"an entity row must be a mapping of entity column to value, got {row!r}")
+        raise EntityKeyError(f"an entity row must be a mapping of entity column to value, got {excerpt(row)}")
     types = group.entity_types or ("",) * len(group.entity)
     parts = []
     for column, data_type in zip(group.entity, types, strict=True):
         if column not in row:
             raise EntityKeyError(
-                f"entity row {row!r} lacks '{column}', an entity column of feature group '{group.name}' "
+                f"entity row {excerpt(row)} lacks '{column}', an entity column of feature group '{group.name}' "
                 f"(its entity: {', '.join(group.entity)})"
             )
         parts.append(coerce_key_part(row[column], data_type, group=group.name, column=column))

@@ -145,3 +145,24 @@ def from_dynamodb(attribute: Mapping[str, Any], vtype: ValueType) -> Any:
         return datetime.fromisoformat(attribute["S"])
     assert vtype.element is not None
     return [from_dynamodb(item, vtype.element) for item in attribute["L"]]
+
+
+# --- JSON for clients and people (the HTTP API, the CLI) ---
+
+
+def non_finite_text(value: float) -> str | None:
+    """JSON has no NaN or infinities: like the proto3 JSON mapping, they are the strings "NaN", "Infinity" and
+    "-Infinity" (which JavaScript's Number() and Python's float() read back); None for a finite number."""
+    if math.isfinite(value):
+        return None
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def to_public_json(value: Any) -> Any:
+    """A feature value for a JSON response: non-finite floats as non_finite_text says, in lists too."""
+    if isinstance(value, float):
+        text = non_finite_text(value)
+        return value if text is None else text
+    if isinstance(value, list):
+        return [to_public_json(item) for item in value]
+    return value

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
 import pyarrow as pa
@@ -16,7 +17,8 @@ import pyarrow as pa
 from featurestore.core.contract import FeatureGroup
 from featurestore.offline.training_sets import TrainingSetRequest
 
-SpineInput: TypeAlias = "pa.Table | str | Any"  # an Arrow table, a pandas DataFrame, or the name of a table
+# An Arrow table, a pandas DataFrame, a Parquet file or a table name (see offline.training_sets.resolve_spine).
+SpineInput: TypeAlias = "pa.Table | str | Path | Any"
 
 
 class OfflineReader(Protocol):

@@ -10,7 +10,6 @@ numbers (docs/training_sets.md, "From candidate to model").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,16 +18,12 @@ import pyarrow as pa
 
 from featurestore.core.contract import BOOKKEEPING_COLUMNS, parse_ttl
 from featurestore.core.errors import ContractError, TrainingSetError
+from featurestore.core.identifiers import column_name_problem, quoted_table_name, table_name_problem
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.frames import arrow_table, is_parquet_path, require_columns, utc_time_column
 
 # What a notebook's candidate table is registered (locally) or uploaded (Athena) as: a prefix and the name.
 CANDIDATE_TABLE_PREFIX = "featurestore_candidate_"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _is_identifier(text: str) -> bool:
-    return bool(_IDENTIFIER.match(text))
 
 
 @dataclass(frozen=True, eq=False)  # data may be a DataFrame, which has no truth value
@@ -49,8 +44,8 @@ class Candidate:
     ttl: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _is_identifier(self.name):
-            raise TrainingSetError(f"candidate name {self.name!r} must be an identifier, e.g. 'user_dwell'")
+        if problem := column_name_problem(self.name):
+            raise TrainingSetError(f"candidate name: {problem}, e.g. 'user_dwell'")
         entity = self.entity_columns
         if not entity or not all(isinstance(column, str) and column for column in entity):
             raise TrainingSetError(f"candidate '{self.name}': entity must be a column name or a list of them")
@@ -58,12 +53,17 @@ class Candidate:
             raise TrainingSetError(
                 f"candidate '{self.name}': event_time must name a timestamp column that is not an entity column"
             )
+        for column in (*entity, self.event_time):  # the macro writes them into SQL as they are
+            if problem := column_name_problem(column):
+                raise TrainingSetError(f"candidate '{self.name}': {problem}")
         try:
             parse_ttl(self.ttl, model=self.name)
         except ContractError as error:
             raise TrainingSetError(f"candidate '{self.name}': {error.problem}") from None
-        if isinstance(self.data, str) and not is_parquet_path(self.data):
-            relation_name(self.data, self.name)  # fails early on a malformed name
+        if self.is_relation and (problem := table_name_problem(self.data)):
+            raise TrainingSetError(
+                f"candidate '{self.name}': neither a Parquet path (ending in .parquet) nor a table name: {problem}"
+            )
 
     @property
     def entity_columns(self) -> tuple[str, ...]:
@@ -75,19 +75,9 @@ class Candidate:
         return isinstance(self.data, str) and not is_parquet_path(self.data)
 
 
-def relation_name(text: str, candidate: str) -> list[str]:
-    """The parts of a table name such as `schema.table` (1 to 3 identifiers, optionally double-quoted)."""
-    parts = [part.strip().strip('"') for part in text.split(".")]
-    if not 1 <= len(parts) <= 3 or not all(_is_identifier(part) for part in parts):
-        raise TrainingSetError(
-            f"candidate '{candidate}': {text!r} is neither a Parquet path (ending in .parquet) nor a table name "
-            "such as main_features.user_dwell"
-        )
-    return parts
-
-
-def quoted(parts: Sequence[str]) -> str:
-    return ".".join(f'"{part}"' for part in parts)
+def candidate_relation(candidate: Candidate) -> str:
+    """The quoted name of a candidate that is a table of the offline store (checked in Candidate)."""
+    return quoted_table_name(candidate.data)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import EntityKeyError
+from featurestore.core.identifiers import quote_identifier as q
 from featurestore.core.keys import coerce_key_part, decode_key, encode_key
 from featurestore.core.timestamps import naive_utc, sql_timestamp
 
@@ -43,7 +44,11 @@ def rows_valid_at_sql(
 
 
 def latest_changed_rows_sql(
-    group: FeatureGroup, since: datetime | None, now: datetime, valid_after: datetime | None = None
+    group: FeatureGroup,
+    since: datetime | None,
+    now: datetime,
+    valid_after: datetime | None = None,
+    relation: str | None = None,
 ) -> str:
     """Each entity's row valid at `now` (its latest row with event time <= now), for the entities whose
     valid row may differ from what the previous sync wrote; every entity's valid row when `since` is None.
@@ -65,15 +70,16 @@ def latest_changed_rows_sql(
     Only entities with such a row are ranked, and only from that row's event time on (T is at or after
     it), which keeps the window function off the rest of the table. Both reads of the relation carry the
     literal `event time <= now`, so Athena skips the partitions (days of event time) after `now`.
+    `relation` (default: the group's relation_name) is the table to read. Every identifier is quoted.
     """
-    entity = list(group.entity)
-    event_time = group.event_time
-    columns = [*entity, event_time, *group.feature_names, COMPUTED_AT]
-    relation = group.relation_name
+    entity = [q(column) for column in group.entity]
+    event_time = q(group.event_time)
+    columns = [*entity, event_time, *(q(name) for name in group.feature_names), q(COMPUTED_AT)]
+    relation = relation or group.relation_name
     up_to_now = f"{event_time} <= {sql_timestamp(now)}"
     if since is None:
         return rows_valid_at_sql(columns, entity, event_time, relation, [up_to_now])
-    changed = f"{COMPUTED_AT} > {sql_timestamp(since)}"
+    changed = f"{q(COMPUTED_AT)} > {sql_timestamp(since)}"
     if valid_after is not None and valid_after < now:
         changed = f"({changed} or {event_time} > {sql_timestamp(valid_after)})"
     join = " and ".join(f"rows.{column} = changed.{column}" for column in entity)
@@ -93,32 +99,40 @@ def latest_changed_rows_sql(
 
 
 def preview_sql(
-    group: FeatureGroup, limit: int, as_of: datetime | None = None, key: Sequence[object] | None = None
+    group: FeatureGroup,
+    limit: int,
+    as_of: datetime | None = None,
+    key: Sequence[object] | None = None,
+    relation: str | None = None,
 ) -> str:
     """`featurestore show`: rows of a group, newest first; with `as_of`, each entity's row valid then (the
     row a sync with that `now` puts online); with `key` (values in the group's entity order, text accepted
-    for integers), only that entity's rows."""
+    for integers), only that entity's rows. `relation` (default: the group's relation_name) is the table
+    to read. Every identifier is quoted."""
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    entity = list(group.entity)
-    columns = [*entity, group.event_time, *group.feature_names]
+    entity = [q(column) for column in group.entity]
+    event_time = q(group.event_time)
+    columns = [*entity, event_time, *(q(name) for name in group.feature_names)]
+    relation = relation or group.relation_name
     conditions = []
     if key is not None:
         if len(key) != len(entity):
             raise EntityKeyError(
-                f"feature group '{group.name}' is keyed by {', '.join(entity)}: {len(entity)} value(s), got {len(key)}"
+                f"feature group '{group.name}' is keyed by {', '.join(group.entity)}: {len(entity)} value(s), "
+                f"got {len(key)}"
             )
         types = group.entity_types or ("",) * len(entity)
-        for column, data_type, value in zip(entity, types, key, strict=True):
+        for column, data_type, value in zip(group.entity, types, key, strict=True):
             part = coerce_key_part(value, data_type, group=group.name, column=column)
-            conditions.append(f"{column} = {_value_literal(part)}")
+            conditions.append(f"{q(column)} = {_value_literal(part)}")
     if as_of is not None:
-        conditions.append(f"{group.event_time} <= {sql_timestamp(as_of)}")
-        rows = rows_valid_at_sql(columns, entity, group.event_time, group.relation_name, conditions)
+        conditions.append(f"{event_time} <= {sql_timestamp(as_of)}")
+        rows = rows_valid_at_sql(columns, entity, event_time, relation, conditions)
     else:
         where = f" where {' and '.join(conditions)}" if conditions else ""
-        rows = f"select {', '.join(columns)} from {group.relation_name}{where}"
-    return f"{rows} order by {group.event_time} desc, {', '.join(entity)} limit {int(limit)}"
+        rows = f"select {', '.join(columns)} from {relation}{where}"
+    return f"{rows} order by {event_time} desc, {', '.join(entity)} limit {int(limit)}"
 
 
 def _value_literal(value: object) -> str:
@@ -129,7 +143,9 @@ def _value_literal(value: object) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object], datetime]]) -> str:
+def existing_rows_sql(
+    group: FeatureGroup, rows: Sequence[tuple[Sequence[object], datetime]], relation: str | None = None
+) -> str:
     """Which of these rows (entity key values in the contract's order, event time) exist offline.
 
     A full sync asks this before it replaces or deletes a stored value that its read did not return: a
@@ -139,15 +155,16 @@ def existing_rows_sql(group: FeatureGroup, rows: Sequence[tuple[Sequence[object]
     of those times; callers chunk long lists."""
     if not rows:
         raise ValueError("no rows to look up")
-    entity = list(group.entity)
-    event_time = group.event_time
+    entity = [q(column) for column in group.entity]
+    event_time = q(group.event_time)
     values = ", ".join(
         "(" + ", ".join([*(_value_literal(part) for part in key), sql_timestamp(at)]) + ")" for key, at in rows
     )
     times = [at for _, at in rows]
     join = " and ".join(f"rows.{column} = wanted.{column}" for column in [*entity, event_time])
+    relation = relation or group.relation_name
     return (
-        f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {group.relation_name} "
+        f"select {', '.join(f'rows.{column}' for column in [*entity, event_time])} from {relation} "
         f"as rows inner join (values {values}) as wanted ({', '.join([*entity, event_time])}) on {join} "
         f"where rows.{event_time} >= {sql_timestamp(min(times))} and rows.{event_time} <= {sql_timestamp(max(times))}"
     )
@@ -157,7 +174,10 @@ RECHECK_CHUNK = 1000
 
 
 def rows_that_exist(
-    group: FeatureGroup, rows: Sequence[tuple[str, datetime]], run: Callable[[str], pa.Table]
+    group: FeatureGroup,
+    rows: Sequence[tuple[str, datetime]],
+    run: Callable[[str], pa.Table],
+    relation: str | None = None,
 ) -> set[tuple[str, datetime]]:
     """The (encoded key, event time) pairs among `rows` that exist offline, asked RECHECK_CHUNK at a time
     through `run` (a reader's query function). Sorted by time first, so each chunk spans few partitions."""
@@ -165,7 +185,7 @@ def rows_that_exist(
     found: set[tuple[str, datetime]] = set()
     for start in range(0, len(ordered), RECHECK_CHUNK):
         chunk = [(decode_key(key), at) for key, at in ordered[start : start + RECHECK_CHUNK]]
-        table = run(existing_rows_sql(group, chunk))
+        table = run(existing_rows_sql(group, chunk, relation))
         if table.num_rows:
             keys = zip(*(table.column(column).to_pylist() for column in group.entity), strict=True)
             times = table.column(group.event_time).to_pylist()

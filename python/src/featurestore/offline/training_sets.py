@@ -13,18 +13,57 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from featurestore.core.contract import FeatureRef
 from featurestore.core.errors import TrainingSetError
+from featurestore.core.identifiers import column_name_problem, quoted_table_name, shorten, table_name_problem
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.candidates import Candidate, ResolvedCandidate
 from featurestore.offline.frames import SPINE_ROW_COLUMN, arrow_table, join_spine
 
 __all__ = ["SPINE_ROW_COLUMN", "TrainingSetRequest", "key_columns", "point_in_time_call", "spine_table"]
+
+
+def resolve_spine(spine: Any) -> Any:
+    """The spine checked before anything reaches SQL: an Arrow table or a DataFrame as given, a Parquet file
+    (a Path, or text ending in .parquet) read into an Arrow table, or a table name (`table` or
+    `schema.table`, each part a plain identifier) double-quoted. Any other text is refused: it would be SQL."""
+    if isinstance(spine, Path) or (isinstance(spine, str) and spine.lower().endswith(".parquet")):
+        path = Path(spine)
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long, or with a NUL byte
+            found = False
+        if not found:
+            raise TrainingSetError(f"no spine file at {shorten(str(path))} (a Parquet file was expected)")
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as error:
+            raise TrainingSetError(f"cannot read the spine {shorten(str(path))} as Parquet: {error}") from error
+    if isinstance(spine, str):
+        if problem := table_name_problem(spine):
+            raise TrainingSetError(
+                f"the spine must be a DataFrame, an Arrow table, a Parquet file (.parquet) or a table name: {problem}"
+            )
+        return quoted_table_name(spine)
+    return spine
+
+
+def check_spine_columns(request: TrainingSetRequest, spine_columns: Sequence[str]) -> None:
+    """Every spine column, the spine time and the spine's key columns must be plain identifiers: the
+    point_in_time_join macro writes them into SQL as they are."""
+    named = [("spine_time", request.spine_time)]
+    named += [(f"keys of '{group}'", column) for group, keys in request.keys.items() for column in keys.values()]
+    named += [("a spine column", column) for column in spine_columns]
+    for role, column in named:
+        if problem := column_name_problem(column):
+            raise TrainingSetError(f"{role}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -53,6 +92,8 @@ class TrainingSetRequest:
             ref = FeatureRef.parse(name)
             if ref.group in candidates:  # before the catalog: a candidate is not a model
                 feature_names = candidates[ref.group].feature_names
+                if problem := column_name_problem(ref.feature):  # not checked by a contract: it is none yet
+                    raise TrainingSetError(f"feature {name!r}: {problem}")
                 if ref.feature not in feature_names:
                     raise TrainingSetError(
                         f"'{ref.feature}' is not a feature of '{ref.group}'; its features: {', '.join(feature_names)}"
@@ -100,6 +141,7 @@ def point_in_time_call(
     time_bounds: tuple[datetime, datetime] | None,
 ) -> str:
     """The Jinja call of the macro for this request (JSON literals are valid Jinja literals)."""
+    check_spine_columns(request, spine_columns)
     arguments = [
         f"spine={json.dumps(spine_relation)}",
         f"spine_time={json.dumps(request.spine_time)}",

@@ -11,7 +11,9 @@ sync's `now` (valid_until), in one row.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OnlineStoreError
+from featurestore.core.identifiers import quote_identifier
 from featurestore.core.timestamps import from_micros, to_micros
 from featurestore.core.value_codec import from_json, to_json
 from featurestore.online.base import (
@@ -51,7 +54,19 @@ def _row(codec: GroupCodec, record: OnlineRecord) -> tuple[str, int, int, int, s
 
 
 def _table(group: str) -> str:
-    return '"fg_' + group.replace('"', '""') + '"'
+    return quote_identifier(f"fg_{group}")
+
+
+def _make_private(path: Path) -> None:
+    """Create the file 0600 (owner only: feature values are user data) before sqlite opens it, and take group
+    and other access off a file, -wal or -shm created before. sqlite gives the -wal and -shm files the
+    permissions of the database file."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 class SqliteOnlineStore:
@@ -59,6 +74,7 @@ class SqliteOnlineStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
             # One connection shared by threads (serving fetches groups concurrently), guarded by a lock.
             self._connection = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
             self._connection.execute("pragma journal_mode=wal")
@@ -68,7 +84,7 @@ class SqliteOnlineStore:
                 "valid_until text)"
             )
             self._add_valid_until_column()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise OnlineStoreError(f"cannot open the sqlite online store at {path}: {error}") from error
         self._lock = threading.Lock()
         self._codecs: dict[str, GroupCodec] = {}

@@ -22,6 +22,7 @@ from featurestore.aws.glue import RawTable, glue_table_input, glue_type
 from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import OfflineStoreError, TrainingSetError
+from featurestore.core.identifiers import quote_identifier, quote_relation, relation_parts
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import AthenaSettings
 from featurestore.offline.base import SpineInput
@@ -32,12 +33,13 @@ from featurestore.offline.candidates import (
     check_candidates,
     table_relation,
 )
-from featurestore.offline.frames import is_parquet_path, with_spine_columns
+from featurestore.offline.frames import with_spine_columns
 from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
     TrainingSetRequest,
     key_columns,
     point_in_time_call,
+    resolve_spine,
     spine_table,
     time_bounds_of,
 )
@@ -63,11 +65,12 @@ class AthenaTrainingSets:
         self.queries = AthenaQueryRunner(location, session, poll_interval=poll_interval)
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
+        spine = resolve_spine(spine)  # before any AWS call: a refused spine never reaches AWS
         s3, glue = self.queries.client("s3"), self.queries.client("glue")
         uploaded: list[str] = []  # temporary tables (and their S3 folders), removed whatever happens
         try:
             candidates = by_name(self._resolve_candidates(request, uploaded))
-            if isinstance(spine, str) and not is_parquet_path(spine):
+            if isinstance(spine, str):  # a table name (resolve_spine read a Parquet file)
                 return self._get_for_table(spine, request, candidates)
             entries = request.feature_groups(self.catalog, candidates)
             table, joined = spine_table(spine, request.spine_time, key_columns(entries, self.catalog))
@@ -102,7 +105,7 @@ class AthenaTrainingSets:
         glue.create_table(
             DatabaseName=self.location.scratch_database, TableInput=glue_table_input(RawTable(name, columns), prefix)
         )
-        return f'"{self.location.scratch_database}"."{name}"'
+        return quote_relation(self.location.scratch_database, name)
 
     def _resolve_candidates(self, request: TrainingSetRequest, uploaded: list[str]) -> list[ResolvedCandidate]:
         """Candidates' data uploaded like the spine; a candidate that names a table is read where it is."""
@@ -111,7 +114,7 @@ class AthenaTrainingSets:
         for index, candidate in enumerate(request.candidates):
             if candidate.is_relation:
                 database, table_name, columns = self._glue_columns(candidate.data)
-                resolved.append(ResolvedCandidate(candidate, f'"{database}"."{table_name}"', tuple(columns)))
+                resolved.append(ResolvedCandidate(candidate, quote_relation(database, table_name), tuple(columns)))
             else:
                 table = candidate_table(candidate)
                 name = f"{table_relation(candidate, index)}_{uuid.uuid4().hex}"
@@ -122,9 +125,8 @@ class AthenaTrainingSets:
     def _glue_columns(self, name: str) -> tuple[str, str, list[str]]:
         """(database, table, columns) of an Athena table named `table` (in the location's database) or
         `database.table`."""
-        database, _, table_name = name.rpartition(".")
-        database = database.strip('"') or self.location.scratch_database
-        table_name = table_name.strip('"')
+        *schema, table_name = relation_parts(name)  # checked by table_name_problem: one or two parts
+        database = schema[-1] if schema else self.location.scratch_database
         glue = self.queries.client("glue")
         try:
             described = glue.get_table(DatabaseName=database, Name=table_name)["Table"]
@@ -142,10 +144,11 @@ class AthenaTrainingSets:
         database, table_name, columns = self._glue_columns(spine)
         if request.spine_time not in columns:
             raise TrainingSetError(f"spine_time '{request.spine_time}' is not a column of {spine} (columns: {columns})")
-        relation = f'"{database}"."{table_name}"'
+        relation = quote_relation(database, table_name)
+        time = quote_identifier(request.spine_time)
         # One small query for the label times' range, so the join's feature scans get literal bounds (pruning).
         extent = self.queries.fetch(
-            f"select min({request.spine_time}) as low, max({request.spine_time}) as high from {relation}",
+            f"select min({time}) as low, max({time}) as high from {relation}",
             what=f"the time range query of spine table {spine}",
         )
         low, high = (extent["low"][0].as_py(), extent["high"][0].as_py()) if extent.num_rows else (None, None)

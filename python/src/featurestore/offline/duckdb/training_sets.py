@@ -1,6 +1,6 @@
-"""Training sets from the local offline store: the spine (and any candidate's data) is registered in an
-in-memory DuckDB that attaches the offline store's file read-only, and the compiled point_in_time_join runs
-there."""
+"""Training sets from the local offline store: the spine's join columns (and any candidate's data) are
+registered in an in-memory DuckDB that attaches the offline store's file read-only, and the compiled
+point_in_time_join runs there."""
 
 from __future__ import annotations
 
@@ -12,27 +12,31 @@ import pyarrow as pa
 
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import OfflineStoreError, TrainingSetError
+from featurestore.core.identifiers import quote_identifier
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.base import SpineInput
 from featurestore.offline.candidates import (
     ResolvedCandidate,
     by_name,
+    candidate_relation,
     candidate_table,
     check_candidates,
-    quoted,
-    relation_name,
     table_relation,
 )
 from featurestore.offline.duckdb.files import attach_offline_store, database_of
-from featurestore.offline.frames import is_parquet_path, with_spine_columns
+from featurestore.offline.frames import with_spine_columns
 from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
     TrainingSetRequest,
     key_columns,
     point_in_time_call,
+    resolve_spine,
     spine_table,
     time_bounds_of,
 )
+
+# A three-part relation name as dbt renders it: "database"."schema"."table".
+_QUALIFIED_DATABASE = re.compile(r'"((?:[^"]|"")+)"\."(?:[^"]|"")+"\."(?:[^"]|"")+"')
 
 
 class LocalTrainingSets:
@@ -44,13 +48,17 @@ class LocalTrainingSets:
         self.catalog = catalog
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A session with the configured file attached under the database that target/manifest.json names
+        (the name the macro renderer writes); _use_database_of corrects it once the SQL is compiled."""
         connection = duckdb.connect()
-        # Our own session: UTC, so that zoned values come back in UTC (the join itself does not depend on it).
-        connection.execute("set TimeZone = 'UTC'")
-        databases = sorted({database_of(group.relation_name, self.duckdb_path) for group in self.catalog})
-        if len(databases) > 1:
-            raise OfflineStoreError(f"the manifest's feature groups live in several databases: {', '.join(databases)}")
         try:
+            # Our own session: UTC, so that zoned values come back in UTC (the join itself does not depend on it).
+            connection.execute("set TimeZone = 'UTC'")
+            databases = sorted({database_of(group.relation_name, self.duckdb_path) for group in self.catalog})
+            if len(databases) > 1:
+                raise OfflineStoreError(
+                    f"the manifest's feature groups live in several databases: {', '.join(databases)}"
+                )
             attach_offline_store(connection, self.duckdb_path, databases[0] if databases else self.duckdb_path.stem)
         except BaseException:
             connection.close()
@@ -64,7 +72,7 @@ class LocalTrainingSets:
         resolved = []
         for index, candidate in enumerate(request.candidates):
             if candidate.is_relation:
-                relation = quoted(relation_name(candidate.data, candidate.name))
+                relation = candidate_relation(candidate)
                 try:
                     columns = tuple(connection.sql(f"select * from {relation} limit 0").columns)
                 except duckdb.Error as error:
@@ -80,13 +88,14 @@ class LocalTrainingSets:
         return resolved
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
+        spine = resolve_spine(spine)  # a table name comes back checked and quoted, a Parquet file as Arrow
         connection = self._connect()
         try:
-            if isinstance(spine, str) and not is_parquet_path(spine):
+            if isinstance(spine, str):
                 try:
                     relation = connection.sql(f"select * from {spine}")
                 except duckdb.Error as error:
-                    raise TrainingSetError(f"cannot read the spine table {spine!r}: {error}") from error
+                    raise TrainingSetError(f"cannot read the spine table {spine}: {error}") from error
                 spine = relation.to_arrow_table()
             candidates = by_name(self._resolve_candidates(connection, request))
             entries = request.feature_groups(self.catalog, candidates)
@@ -111,15 +120,12 @@ class LocalTrainingSets:
         return with_spine_columns(table, result, joined.column_names)
 
     def _use_database_of(self, connection: duckdb.DuckDBPyConnection, sql: str) -> None:
-        """Attach the offline store under the database that the compiled SQL names, when it differs (dbt parsed
-        the project with another file configured): the file is resolved, not the name."""
-        named = sorted(set(_QUALIFIED_DATABASE.findall(sql)))
+        """Attach the offline store under the database that the compiled SQL names, when it differs from the
+        manifest's (dbt compiled it, parsing the project with the configured file; the manifest was written by a
+        `dbt run` against another file): the configured file is read, whatever the SQL calls it."""
+        named = sorted({name.replace('""', '"') for name in _QUALIFIED_DATABASE.findall(sql)})
         ((current,),) = connection.sql("select current_database()").fetchall()
         if len(named) == 1 and named[0] != current:
             connection.execute("use memory")
-            connection.execute(f'detach "{current}"')
+            connection.execute(f"detach {quote_identifier(current)}")
             attach_offline_store(connection, self.duckdb_path, named[0])
-
-
-# A three-part relation name as dbt renders it: "database"."schema"."table".
-_QUALIFIED_DATABASE = re.compile(r'"([^"]+)"\."[^"]+"\."[^"]+"')
