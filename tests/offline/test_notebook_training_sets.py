@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.local_project import LocalProject, in_process_dbt_env, make_local_project
+from support.local_project import LocalProject, create_feature_tables, in_process_dbt_env, make_local_project
 
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import DbtCompileError, TrainingSetError
@@ -53,16 +53,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
         assert parsed.returncode == 0, parsed.stdout[-2000:]
         project.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(project.duckdb_path)) as connection:
-            connection.execute("create schema main_features")
-            connection.execute(
-                "create table main_features.user_engagement (user_id bigint, effective_at timestamp, "
-                "clicks_7d bigint, ctr_24h double)"
-            )
+            create_feature_tables(connection)
             connection.executemany("insert into main_features.user_engagement values (?, ?, ?, ?)", ENGAGEMENT_ROWS)
-            connection.execute(
-                "create table main_features.article_popularity (article_id bigint, effective_at timestamp, "
-                "ctr_1h double)"
-            )
             connection.execute("insert into main_features.article_popularity values (10, ?, 0.125)", [T])
             connection.execute("create schema main_scratch")
             # A candidate kept as a table, with zoned event times (as a Parquet written by pandas would give).

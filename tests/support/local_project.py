@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,16 @@ def manifest_macros(project_dir: Path, project_name: str = "featurestore") -> di
                 "original_file_path": path.relative_to(project_dir).as_posix(),
             }
     return macros
+
+
+def create_feature_tables(connection: Any) -> None:
+    """The demo's two feature-group tables, empty, in a DuckDB connection: a tiny offline store under the
+    names the local build uses, for tests that fill it with rows of their own."""
+    connection.execute("create schema main_features")
+    connection.execute(
+        "create table main_features.user_engagement (user_id bigint, effective_at timestamp, clicks_7d bigint, "
+        "ctr_24h double)"
+    )
+    connection.execute(
+        "create table main_features.article_popularity (article_id bigint, effective_at timestamp, ctr_1h double)"
+    )
