@@ -33,7 +33,7 @@ DEMO_USER ?= 5
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
-.PHONY: help setup chromium demo test lint dbt-build pytest bench bench-online bench-pit athena-smoke clean
+.PHONY: help setup chromium demo test lint dbt-build pytest bench bench-online bench-pit bench-notebook athena-smoke clean
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
@@ -41,6 +41,7 @@ help:
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
 	@echo "make bench-online  online store benchmark against dynalite (minutes; docs/benchmarks_online.md)"
 	@echo "make bench-pit  point-in-time join benchmark (about 10 minutes; docs/benchmarks.md)"
+	@echo "make bench-notebook  training sets from a notebook (about 3 minutes; docs/benchmarks.md)"
 	@echo "make athena-smoke  build the demo on a real AWS account (needs credentials; see docs/athena.md)"
 	@echo "make clean  remove generated data, dbt artifacts and the virtualenv"
 
@@ -123,6 +124,11 @@ bench-online: setup
 # feature rows, then the window method at twice the data (not part of `make test`; about 10 minutes).
 bench-pit: setup
 	$(BIN)/python benchmarks/bench_pit_join.py --work-dir $(BENCH_DIR)-pit --out $(BENCH_DIR)-pit/results.md
+
+# Training sets from a notebook on the built demo: first call in a new process, 1M rows vs a hand-written ASOF
+# query, `featurestore training-set` (not part of `make test`; about 3 minutes).
+bench-notebook: dbt-build
+	$(BIN)/python benchmarks/bench_notebook.py --with-dbt-baseline --out $(BENCH_DIR)-notebook.md
 
 # A smoke test on a real AWS account, never run by CI: loads the demo's raw data into S3 and Glue, builds
 # everything on Athena with all tests, runs one micro-batch (staging tables + feature groups) under the writer

@@ -10,6 +10,8 @@
       prefix    prepended to every output feature name of this group
       alias     names the event-time column `<alias>_<event_time>` (default: the group's name)
       ttl       overrides the group's TTL for this call (e.g. 1d)
+      candidate a feature table that is not a model yet, with its contract inline (see pit_candidate): then
+                `group` only names it, and it is joined exactly as a model group would be
     Any mistake is a compiler error that names the group, feature or key at fault. Before execution (while
     dbt parses) it only records the refs, and returns entries without contract details. -#}
 {% macro pit_feature_specs(feature_groups) %}
@@ -20,7 +22,7 @@
             ~ "{'group': 'user_engagement', 'features': ['clicks_7d']}, got " ~ (feature_groups | tojson)
         ) }}
     {%- endif -%}
-    {%- set allowed = ['group', 'features', 'keys', 'prefix', 'alias', 'ttl'] -%}
+    {%- set allowed = ['group', 'features', 'keys', 'prefix', 'alias', 'ttl', 'candidate'] -%}
     {%- set specs = [] -%}
     {%- set outputs = {} -%}
     {%- for entry in feature_groups -%}
@@ -36,15 +38,31 @@
                 ~ "'; allowed: " ~ (allowed | join(', '))
             ) }}
         {%- endif -%}
-        {%- set relation = ref(entry.group) -%}
+        {%- if entry.get('candidate') is none -%}
+            {%- set candidate = none -%}
+            {%- set relation = ref(entry.group) -%}
+        {%- elif not execute -%}
+            {#- Checked at execution only: dbt reports errors raised while it parses without their message. -#}
+            {%- set relation = entry.candidate.get('relation') if entry.candidate is mapping else none -%}
+        {%- else -%}
+            {%- set candidate = featurestore.pit_candidate(entry.group, entry.candidate, context) -%}
+            {%- set relation = candidate.relation -%}
+        {%- endif -%}
         {%- if not execute -%}
             {%- do specs.append({'name': entry.group, 'relation': relation}) -%}
         {%- else -%}
-            {%- set node = featurestore.feature_group_node(entry.group, context) -%}
-            {%- set contract = node.config.meta.feature_group -%}
+            {%- if candidate is none -%}
+                {%- set node = featurestore.feature_group_node(entry.group, context) -%}
+                {%- set contract = node.config.meta.feature_group -%}
+                {%- set columns = node.columns.keys() | list -%}
+            {%- else -%}
+                {%- set contract = candidate -%}
+                {%- set columns = candidate.columns -%}
+            {%- endif -%}
             {%- set entity = [contract.entity] if contract.entity is string else contract.entity -%}
             {%- set reserved = entity + [contract.event_time, 'computed_at'] -%}
-            {%- set available = node.columns.keys() | reject('in', reserved) | list -%}
+            {#- A candidate without `columns` cannot be checked here: a wrong feature fails when the query runs. -#}
+            {%- set available = none if columns is none else columns | reject('in', reserved) | list -%}
 
             {%- set keys = entry.get('keys') or {} -%}
             {%- set wrong_keys = keys.keys() | reject('in', entity) | list -%}
@@ -64,7 +82,7 @@
             {%- endif -%}
             {%- set features = [] -%}
             {%- for column in requested -%}
-                {%- if column not in available -%}
+                {%- if available is not none and column not in available -%}
                     {{ exceptions.raise_compiler_error(
                         context ~ ": '" ~ column ~ "' is not a feature of '" ~ entry.group ~ "'; its features: "
                         ~ (available | join(', '))

@@ -8,7 +8,8 @@
          so a NULL in the matched row stays NULL instead of letting an older value through;
       3. the spine rows are kept, with values older than the TTL set to NULL.
     The next group's pass reads the previous pass as its spine. Every relation and subquery is read once
-    (Trino inlines CTEs, so a CTE read twice is scanned and billed twice). -#}
+    (Trino inlines CTEs, so a CTE read twice is scanned and billed twice). Times are compared in UTC
+    (utc_timestamp). -#}
 {% macro pit_join_window(spine, spine_time, specs, inclusive, bounds, columns) %}
     {%- if not execute -%}
         {{ return('select * from ' ~ spine) }}
@@ -30,7 +31,8 @@
         {%- for feature in spec.features -%}
             {%- do values.append('pit_value_' ~ loop.index) -%}
         {%- endfor -%}
-        {%- set is_fresh = 'pit_matched_at > ' ~ spine_time ~ ' - ' ~ featurestore.interval_literal(spec.ttl_seconds) -%}
+        {%- set is_fresh = 'pit_matched_at > ' ~ featurestore.utc_timestamp(spine_time) ~ ' - '
+            ~ featurestore.interval_literal(spec.ttl_seconds) -%}
         {%- set pass -%}
     select
         {%- for column in ns.carried %}
@@ -62,7 +64,7 @@
                 {%- for key in spec['keys'] %}
                 spine.{{ key }} as pit_key_{{ loop.index }},
                 {%- endfor %}
-                spine.{{ spine_time }} as pit_order_at,
+                {{ featurestore.utc_timestamp('spine.' ~ spine_time) }} as pit_order_at,
                 1 as pit_order,
                 null as pit_is_feature,
                 null as pit_event_at
@@ -78,10 +80,10 @@
                 {%- for column in spec.entity %}
                 feature_rows.{{ column }} as pit_key_{{ loop.index }},
                 {%- endfor %}
-                feature_rows.{{ spec.event_time }} as pit_order_at,
+                {{ featurestore.utc_timestamp('feature_rows.' ~ spec.event_time) }} as pit_order_at,
                 {{ 0 if inclusive else 2 }} as pit_order,
                 1 as pit_is_feature,
-                feature_rows.{{ spec.event_time }} as pit_event_at
+                {{ featurestore.utc_timestamp('feature_rows.' ~ spec.event_time) }} as pit_event_at
                 {%- for feature in spec.features %},
                 feature_rows.{{ feature.column }} as {{ values[loop.index0] }}
                 {%- endfor %}

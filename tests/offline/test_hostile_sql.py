@@ -237,10 +237,13 @@ def test_the_join_reads_the_configured_file_whatever_database_the_manifest_names
     """target/manifest.json written by a `dbt run` against another file names the database `scratch`; the
     SQL compiled now names the configured file's database, and that is the name the file is attached under."""
     labels = '"featurestore"."main_training_sets"."labels"'
-    joined = f"select spine.* from featurestore_spine as spine join {labels} using (user_id)"
+    joined = (
+        "select spine.*, labels.shown_at as labelled_at from featurestore_spine as spine "
+        f"left join {labels} as labels using (user_id)"
+    )
     local = _local(offline, FakeCompiler(sql=joined), database="scratch")
     spine = pa.table({"user_id": [1, 2], "shown_at": pa.array([T, T], pa.timestamp("us"))})
-    assert local.get(spine, REQUEST).column("user_id").to_pylist() == [1]
+    assert local.get(spine, REQUEST).column("labelled_at").to_pylist() == [T, None]
 
 
 REQUEST = TrainingSetRequest(features=["fg_test:count_7d"], spine_time="shown_at")
@@ -306,8 +309,8 @@ def test_a_spine_is_a_table_name_a_parquet_file_or_a_table(offline: Path, tmp_pa
     ("columns", "spine_time", "keys", "culprit"),
     [
         ({"user_id": [1], "label time": [T]}, "label time", {}, "spine_time"),
-        ({"user_id": [1], "shown_at": [T], "x) or (1=1": [0]}, "shown_at", {}, "a spine column"),
-        ({"user_id": [1], "shown_at": [T], "order": [0]}, "shown_at", {}, "reserved word"),
+        ({"user_id": [1], "label time": [T]}, "label time", {"fg_test": {"user_id": "user_id"}}, "spine_time"),
+        ({"order": [1], "shown_at": [T]}, "shown_at", {"fg_test": {"user_id": "order"}}, "reserved word"),
         ({"viewer id": [1], "shown_at": [T]}, "shown_at", {"fg_test": {"user_id": "viewer id"}}, "keys of 'fg_test'"),
     ],
 )
@@ -319,6 +322,17 @@ def test_spine_time_key_and_other_spine_columns_must_be_plain_identifiers(
     with pytest.raises(TrainingSetError, match=culprit):
         local.get(pa.table(columns), request)
     assert local.compiler.compiled == []  # type: ignore[attr-defined]
+
+
+def test_spine_columns_that_are_not_joined_never_reach_sql_and_come_back_as_they_are(offline: Path) -> None:
+    """Only the keys, the label time and a row number go through the join (offline/frames.py): any other
+    column, whatever its name, is put back beside the features in Python, never written into SQL."""
+    local = _local(offline)
+    columns = {"user_id": [1], "shown_at": pa.array([T], pa.timestamp("us")), "x) or (1=1": [0], "order": ["a"]}
+    result = local.get(pa.table(columns), REQUEST)
+    assert result.column_names[:4] == ["user_id", "shown_at", "x) or (1=1", "order"]
+    assert result.column("x) or (1=1").to_pylist() == [0] and result.column("order").to_pylist() == ["a"]
+    assert all("x) or (1=1" not in sql and '"order"' not in sql for sql in local.compiler.compiled)  # type: ignore[attr-defined]
 
 
 def _files_under(root: Path) -> set[Path]:

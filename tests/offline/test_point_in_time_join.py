@@ -8,7 +8,8 @@ every compiled SELECT (milliseconds each).
 The generated data is made to hit the subtle cases: times on a coarse hourly grid (so spine and feature times
 tie, and feature rows land exactly on a TTL boundary), NULL keys and NULL label times, duplicated spine rows,
 NULL feature values (which must not let an older value show through), a key mapping (`viewer_id` to the
-groups' `user_id`) and a composite entity (user + category).
+groups' `user_id`) and a composite entity (user + category). Every property runs in DuckDB sessions in several
+time zones, with label and event times stored with and without a zone: the result must not change.
 """
 
 from __future__ import annotations
@@ -292,15 +293,32 @@ def _oracle(example: Example, variant: Variant) -> list[tuple[Any, ...]]:
     return result
 
 
-def _load(connection: duckdb.DuckDBPyConnection, example: Example) -> None:
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """A DuckDB session in a time zone, with label times and event times stored with or without a zone."""
+
+    connection: duckdb.DuckDBPyConnection
+    zone: str
+    label_type: str
+    event_type: str
+
+    def value(self, time: dt.datetime | None, column_type: str) -> dt.datetime | None:
+        # The same instant in any session: a zoned column is given the UTC instant, not a wall time that
+        # DuckDB would read in the session's zone.
+        return time.replace(tzinfo=dt.UTC) if time is not None and column_type == "timestamptz" else time
+
+
+def _load(session: Session, example: Example) -> None:
+    connection = session.connection
     connection.execute(f"delete from {SPINE}")
     if example.spine:
-        connection.executemany(f"insert into {SPINE} values (?, ?, ?, ?, ?)", example.spine)
+        rows = [(*row[:4], session.value(row[4], session.label_type)) for row in example.spine]
+        connection.executemany(f"insert into {SPINE} values (?, ?, ?, ?, ?)", rows)
     for group in GROUPS:
         relation = f"featurestore.main_features.{group.name}"
         connection.execute(f"delete from {relation}")
         rows = [
-            (*key, time, *values)
+            (*key, session.value(time, session.event_type), *values)
             for key, history in example.histories[group.name].items()
             for time, values in history.items()
         ]
@@ -309,23 +327,47 @@ def _load(connection: duckdb.DuckDBPyConnection, example: Example) -> None:
             connection.executemany(f"insert into {relation} values ({marks})", rows)
 
 
-@pytest.fixture(scope="module")
-def connection() -> duckdb.DuckDBPyConnection:
+# The session's time zone must not matter: CI runs in UTC, users' laptops do not, and pandas writes zoned
+# timestamps to Parquet by default. DuckDB reads a zone-less time in the session's zone when it meets a zoned one.
+SESSIONS = [
+    ("UTC", "timestamp", "timestamp"),
+    ("Asia/Tokyo", "timestamp", "timestamptz"),
+    ("America/Los_Angeles", "timestamptz", "timestamptz"),
+    ("Asia/Tokyo", "timestamptz", "timestamp"),
+]
+
+
+@pytest.fixture(scope="module", params=SESSIONS, ids=["-".join(session) for session in SESSIONS])
+def connection(request: pytest.FixtureRequest) -> Iterator[Session]:
+    zone, label_type, event_type = request.param
     connection = duckdb.connect()
+    connection.execute(f"set TimeZone = '{zone}'")
     # The compiled SQL names the groups as "featurestore"."main_features"."<group>", the local build's names.
     connection.execute("attach ':memory:' as featurestore")
     connection.execute("create schema featurestore.main_features")
     connection.execute(
         f"create table {SPINE} (row_number integer, viewer_id bigint, article_id bigint, category varchar, "
-        "label_at timestamp)"
+        f"label_at {label_type})"
     )
     for group in GROUPS:
         entity = ", ".join(f"{column} {'varchar' if column == 'category' else 'bigint'}" for column in group.entity)
         features = ", ".join(f"{name} {kind}" for name, kind in group.features)
         connection.execute(
-            f"create table featurestore.main_features.{group.name} ({entity}, effective_at timestamp, {features})"
+            f"create table featurestore.main_features.{group.name} ({entity}, effective_at {event_type}, {features})"
         )
-    return connection
+    yield Session(connection, zone, label_type, event_type)
+    connection.close()
+
+
+def _utc(value: Any) -> Any:
+    """A zoned datetime (DuckDB returns zoned columns in the session's zone) as the zone-less UTC the oracle uses."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _fetch(session: Session, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(_utc(value) for value in row) for row in session.connection.execute(sql).fetchall()]
 
 
 def _sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -335,16 +377,16 @@ def _sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(example=examples())
 def test_every_variant_equals_a_brute_force_as_of_join(
-    compiled: Compiled, connection: duckdb.DuckDBPyConnection, example: Example
+    compiled: Compiled, connection: Session, example: Example
 ) -> None:
     _load(connection, example)
     for variant in VARIANTS:
-        actual = connection.execute(compiled.sql[variant.name]).fetchall()
+        actual = _fetch(connection, compiled.sql[variant.name])
         expected = _oracle(example, variant)
         assert sorted(actual, key=_sort_key) == sorted(expected, key=_sort_key), variant.name
 
 
-def test_ties_ttl_boundaries_and_null_values(compiled: Compiled, connection: duckdb.DuckDBPyConnection) -> None:
+def test_ties_ttl_boundaries_and_null_values(compiled: Compiled, connection: Session) -> None:
     """A fixed example with every subtle case at once, checked against hand-written expectations, so the
     property test above cannot pass by an oracle that shares a mistake with the SQL."""
     noon = EPOCH + 12 * HOUR
@@ -374,5 +416,5 @@ def test_ties_ttl_boundaries_and_null_values(compiled: Compiled, connection: duc
     assert expected_inclusive[3][5:] == (None,) * 7 == expected_inclusive[4][5:]
     _load(connection, example)
     for variant in VARIANTS:
-        actual = connection.execute(compiled.sql[variant.name]).fetchall()
+        actual = _fetch(connection, compiled.sql[variant.name])
         assert sorted(actual, key=_sort_key) == sorted(_oracle(example, variant), key=_sort_key), variant.name

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import DATA_BUCKET, AthenaEnv
 from support.athena_fakes import FakeUnload, athena_training_sets
-from support.local_project import LocalProject, in_process_dbt_env, make_local_project
+from support.local_project import LocalProject, create_feature_tables, in_process_dbt_env, make_local_project
 
 from featurestore.aws.athena_queries import UNLOAD_FOLDER
 from featurestore.core.dbt_compiler import DbtCompiler
@@ -68,17 +68,10 @@ def local(project: LocalProject) -> LocalTrainingSets:
     # A tiny offline store under the names the local build uses.
     project.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(project.duckdb_path)) as connection:
-        connection.execute("create schema main_features")
-        connection.execute(
-            "create table main_features.user_engagement (user_id bigint, effective_at timestamp, clicks_7d bigint,"
-            " ctr_24h double)"
-        )
+        create_feature_tables(connection)
         connection.executemany(
             "insert into main_features.user_engagement values (?, ?, ?, ?)",
             [(1, _ts(-1), 3, 0.5), (1, _ts(0), 4, None), (2, _ts(-24 * 8), 9, 0.9)],
-        )
-        connection.execute(
-            "create table main_features.article_popularity (article_id bigint, effective_at timestamp, ctr_1h double)"
         )
         connection.executemany(
             "insert into main_features.article_popularity values (?, ?, ?)", [(10, _ts(-0.5), 0.125)]

@@ -111,6 +111,15 @@ class FakeUnload:
             }
 
 
+def moto_athena(endpoint_url: str, region: str, data_bucket: str) -> tuple[boto3.Session, AthenaSettings]:
+    """A boto3 session with moto's dummy credentials, and the Athena location of the offline store on moto."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    location = AthenaSettings(
+        region=region, s3_data_dir=f"s3://{data_bucket}/", schema="featurestore", endpoint_url=endpoint_url
+    )
+    return session, location
+
+
 @contextlib.contextmanager
 def athena_training_sets(
     athena_env: Any, project_root: Path, catalog: FeatureGroupCatalog
@@ -122,11 +131,5 @@ def athena_training_sets(
         for name, value in athena_env.env.items():
             patch.setenv(name, value)
         compiler = DbtCompiler(project_root, target="athena", profiles_dir=athena_env.profiles_dir)
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=server.region)
-        location = AthenaSettings(
-            region=server.region,
-            s3_data_dir="s3://featurestore-data/",
-            schema="featurestore",
-            endpoint_url=server.endpoint_url,
-        )
+        session, location = moto_athena(server.endpoint_url, server.region, "featurestore-data")
         yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session

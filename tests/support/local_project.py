@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +97,30 @@ def in_process_dbt_env(project: LocalProject) -> Iterator[LocalProject]:
         patch.setenv("FEATURESTORE_RAW_PATH", str(project.root / "raw"))
         patch.delenv("FEATURESTORE_TARGET", raising=False)
         yield project
+
+
+def manifest_macros(project_dir: Path, project_name: str = "featurestore") -> dict[str, dict[str, str]]:
+    """The `macros` section of a manifest for the project's macro files, as dbt writes it (name, package,
+    file): for tests that write a small manifest instead of running `dbt parse`."""
+    macros = {}
+    for path in sorted((project_dir / "macros").rglob("*.sql")):
+        for name in re.findall(r"{%-?\s*macro\s+(\w+)\s*\(", path.read_text(encoding="utf-8")):
+            macros[f"macro.{project_name}.{name}"] = {
+                "name": name,
+                "package_name": project_name,
+                "original_file_path": path.relative_to(project_dir).as_posix(),
+            }
+    return macros
+
+
+def create_feature_tables(connection: Any) -> None:
+    """The demo's two feature-group tables, empty, in a DuckDB connection: a tiny offline store under the
+    names the local build uses, for tests that fill it with rows of their own."""
+    connection.execute("create schema main_features")
+    connection.execute(
+        "create table main_features.user_engagement (user_id bigint, effective_at timestamp, clicks_7d bigint, "
+        "ctr_24h double)"
+    )
+    connection.execute(
+        "create table main_features.article_popularity (article_id bigint, effective_at timestamp, ctr_1h double)"
+    )

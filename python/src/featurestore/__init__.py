@@ -41,6 +41,7 @@ from featurestore.core.errors import (
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import AthenaSettings, OnlineSettings, Settings
 from featurestore.offline import open_offline_store
+from featurestore.offline.candidates import Candidate, model_yaml
 from featurestore.offline.training_sets import TrainingSetRequest
 from featurestore.online import open_online_store
 from featurestore.online.serving import OnlineFeatures, ValueStatus
@@ -51,6 +52,7 @@ __all__ = [
     "AthenaSettings",
     "AthenaSetupError",
     "BackfillError",
+    "Candidate",
     "ContractError",
     "ContractErrors",
     "DbtCompileError",
@@ -82,6 +84,7 @@ __all__ = [
     "ValueStatus",
     "WriterBusyError",
     "__version__",
+    "model_yaml",
     "open_offline_store",
     "open_online_store",
 ]

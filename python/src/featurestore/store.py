@@ -14,6 +14,8 @@ from featurestore.core.settings import Settings
 from featurestore.core.timestamps import utc_now
 from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
 from featurestore.offline.base import SpineInput
+from featurestore.offline.candidates import Candidate
+from featurestore.offline.frames import training_frame
 from featurestore.offline.training_sets import TrainingSetRequest, resolve_spine
 from featurestore.offline.writer_lease import open_writer_leases
 from featurestore.online import OnlineStore, open_online_store
@@ -85,10 +87,14 @@ class FeatureStore:
         ttl: Mapping[str, str] | None = None,
         full_feature_names: bool = True,
         as_pandas: bool = False,
+        candidates: Sequence[Candidate] = (),
     ) -> Any:
-        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of `features`
-        ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join; see
-        docs/training_sets.md. A pyarrow Table in the spine's row order, or a pandas DataFrame."""
+        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of
+        `features` ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join;
+        see docs/training_sets.md. `candidates`: feature tables that are not models yet, requested as
+        "<candidate>:<column>" and joined by the same rules. A pyarrow Table in the spine's row order, or a
+        pandas DataFrame; the spine's columns come back as they went in (types, time zones; a DataFrame's
+        index)."""
         if self.training_sets is None:
             raise ValueError("this FeatureStore has no offline store for training sets; use from_settings()")
         request = TrainingSetRequest(
@@ -98,9 +104,10 @@ class FeatureStore:
             inclusive=inclusive,
             ttl=dict(ttl or {}),
             full_feature_names=full_feature_names,
+            candidates=tuple(candidates),
         )
         table = self.training_sets.get(resolve_spine(spine), request)
-        return table.to_pandas() if as_pandas else table
+        return training_frame(spine, table) if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:
         """The latest values of `features` ("group:feature") for each entity row, in request order; a value

@@ -1,7 +1,8 @@
 {#- Fails with one row per training row that uses a feature row from its future or older than the TTL: for
     each feature group in `feature_groups` (names, or mappings {group, alias, ttl} as given to
     point_in_time_join), the row's `<alias>_<event_time>` column must be <= `label_time` (< when
-    `inclusive` is false) and newer than `label_time` minus the group's TTL (from its contract). -#}
+    `inclusive` is false) and newer than `label_time` minus the group's TTL (from its contract), compared in UTC
+    as the join does (utc_timestamp). -#}
 {% test no_future_features(model, label_time, feature_groups, inclusive=true) %}
 
 {%- set checks = [] -%}
@@ -29,9 +30,10 @@ final as (
         {%- endfor %}
     from {{ model }}
     where false
+        {%- set label_at = featurestore.utc_timestamp(label_time) -%}
         {%- for check in checks %}
-        or {{ check.column }} {{ '>' if inclusive else '>=' }} {{ label_time }}
-        or {{ check.column }} <= {{ label_time }} - {{ check.ttl }}
+        or {{ check.column }} {{ '>' if inclusive else '>=' }} {{ label_at }}
+        or {{ check.column }} <= {{ label_at }} - {{ check.ttl }}
         {%- endfor %}
 
 )

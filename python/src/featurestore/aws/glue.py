@@ -46,8 +46,8 @@ def glue_table_input(table: RawTable, location: str) -> dict[str, Any]:
     return table_input
 
 
-def glue_type(column: str, data_type: pa.DataType) -> str:
-    """The Glue/Hive type that Athena reads a Parquet column of `data_type` as."""
+def glue_type(column: str, data_type: pa.DataType, what: str = "spine") -> str:
+    """The Glue/Hive type that Athena reads a Parquet column of `data_type` as (`what`: whose column)."""
     simple = {
         pa.int8(): "tinyint",
         pa.int16(): "smallint",
@@ -67,6 +67,6 @@ def glue_type(column: str, data_type: pa.DataType) -> str:
     if pa.types.is_decimal(data_type):
         return f"decimal({data_type.precision},{data_type.scale})"
     raise TrainingSetError(
-        f"spine column '{column}' has type {data_type}, which the Athena path does not upload; "
+        f"{what} column '{column}' has type {data_type}, which the Athena path does not upload; "
         "cast it to an integer, double, boolean, string, date, timestamp or decimal column"
     )

@@ -224,6 +224,11 @@ def training_set(
     names = [name.strip() for name in features.split(",") if name.strip()]
     with FeatureStore.from_settings(settings_of(project_dir)) as store:
         table = store.get_training_set(spine, names, spine_time=spine_time, keys=keys, inclusive=not strict)
+        fallback = getattr(getattr(store.training_sets, "compiler", None), "last_fallback_reason", None)
+    if fallback:
+        error_console.print(
+            f"[yellow]compiled by dbt ({fallback}); run `dbt parse` to make the next training set fast[/yellow]"
+        )
     if out is not None:
         pq.write_table(table, out)
     console.print(training_set_table(table, limit, out))

@@ -143,7 +143,8 @@ def training_set_table(table: pa.Table, limit: int, out: object | None) -> Table
     shown.add_column("column", no_wrap=True)
     for index in picked:
         shown.add_column(f"row {index + 1:,}", overflow="fold")
-    rows = table.take(picked).to_pylist()
+    # Slices, not take(list): pyarrow imports pandas (seconds) to convert a Python list of indices.
+    rows = [row for index in picked for row in table.slice(index, 1).to_pylist()]
     for name in table.column_names:
         shown.add_row(name, *(format_cell(row[name]) for row in rows))
     return shown

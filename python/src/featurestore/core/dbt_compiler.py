@@ -1,7 +1,11 @@
 """Compiling Jinja SQL (a macro call such as point_in_time_join) in the dbt project's context, in-process.
 
-The project is parsed once per compiler (about 2 s); each compile then reuses a copy of that manifest
-(about 0.3 s), so a notebook can ask for training sets repeatedly without paying dbt's start-up each time.
+When the last parse's manifest.json is current, the macros are rendered without dbt (macro_renderer.py:
+milliseconds, where starting dbt takes seconds). Otherwise dbt parses the project once per compiler and each
+compile reuses a copy of that manifest (about 0.3 s). dbt's parse keeps its own partial-parse state in
+`target/featurestore_dbt/<target>/`: dbt re-parses everything when the flags or profile of the previous parse
+differ (a plain `dbt docs generate` has no --target, `make` passes one), so sharing `target/` with the user's
+dbt calls made each side re-parse after the other.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from featurestore.core.errors import DbtCompileError
+from featurestore.core.macro_renderer import MacroRenderer, NotRenderable
+
+# Under the project's target path (`make clean` and `dbt clean` remove it).
+STATE_FOLDER = Path("target") / "featurestore_dbt"
 
 
 class DbtCompiler:
@@ -25,9 +33,16 @@ class DbtCompiler:
         target: str | None = None,
         profiles_dir: Path | None = None,
         variables: Mapping[str, Any] | None = None,
+        renderer: MacroRenderer | None = None,
     ) -> None:
         self.project_dir = project_dir
+        # Without dbt while the manifest is current (only when no --vars are given: they are not in it).
+        self.renderer = renderer if not variables else None
+        # Why the last compile needed dbt (None: rendered without it); for progress messages and tests.
+        self.last_fallback_reason: str | None = None
+        state = project_dir / STATE_FOLDER / (target or "default")
         self._args = ["--project-dir", str(project_dir), "--log-level", "none", "--no-write-json"]
+        self._args += ["--target-path", str(state), "--log-path", str(state / "logs")]
         if target:
             self._args += ["--target", target]
         if profiles_dir:
@@ -52,6 +67,18 @@ class DbtCompiler:
 
     def compile(self, sql: str) -> str:
         """The compiled SQL of `sql` (Jinja), as `dbt compile --inline` would print it."""
+        if self.renderer is not None:
+            try:
+                rendered = self.renderer.render(sql)
+            except NotRenderable as reason:
+                self.last_fallback_reason = str(reason)
+            else:
+                self.last_fallback_reason = None
+                return rendered
+        return self.compile_with_dbt(sql)
+
+    def compile_with_dbt(self, sql: str) -> str:
+        """compile(), always by dbt itself."""
         # A compile adds its inline node to the manifest it is given: each compile gets a fresh copy.
         result = self._invoke(["compile", "--no-populate-cache", "--inline", sql], copy.deepcopy(self.manifest()))
         return str(result.results[0].node.compiled_code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from featurestore.core.dbt_compiler import DbtCompiler
+from featurestore.core.macro_renderer import CACHE_FOLDER, MacroRenderer
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import Settings
 from featurestore.offline.base import OfflineEngine, OfflineReader, OfflineStore, TrainingSetSource
@@ -38,7 +39,16 @@ ENGINES: dict[str, Callable[[Settings, FeatureGroupCatalog, DbtCompiler], Offlin
 
 def open_offline_store(settings: Settings, catalog: FeatureGroupCatalog) -> OfflineEngine:
     """The offline store of the configured dbt target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
-    compiler = DbtCompiler(settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir)
+    renderer = MacroRenderer(
+        settings.project_dir,
+        settings.manifest_path,
+        adapter_type="athena" if settings.target == "athena" else "duckdb",
+        profiles_dir=settings.profiles_dir,
+        cache_dir=settings.project_dir / CACHE_FOLDER,
+    )
+    compiler = DbtCompiler(
+        settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir, renderer=renderer
+    )
     return ENGINES[settings.target](settings, catalog, compiler)
 
 

@@ -24,9 +24,10 @@ from featurestore.core.contract import FeatureRef
 from featurestore.core.errors import TrainingSetError
 from featurestore.core.identifiers import column_name_problem, quoted_table_name, shorten, table_name_problem
 from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.offline.candidates import Candidate, ResolvedCandidate
+from featurestore.offline.frames import SPINE_ROW_COLUMN, arrow_table, join_spine
 
-# Added to the spine to give the result back in the spine's order, then dropped.
-SPINE_ROW_COLUMN = "featurestore_spine_row"
+__all__ = ["SPINE_ROW_COLUMN", "TrainingSetRequest", "key_columns", "point_in_time_call", "spine_table"]
 
 
 def resolve_spine(spine: Any) -> Any:
@@ -75,15 +76,30 @@ class TrainingSetRequest:
     inclusive: bool = True
     ttl: Mapping[str, str] = field(default_factory=dict)
     full_feature_names: bool = True
+    # Feature tables that are not models yet, requested as "<candidate name>:<column>" (see candidates.py).
+    candidates: Sequence[Candidate] = ()
 
-    def feature_groups(self, catalog: FeatureGroupCatalog) -> list[dict[str, Any]]:
-        """The `feature_groups` argument of point_in_time_join, groups in order of first mention."""
+    def feature_groups(
+        self, catalog: FeatureGroupCatalog, candidates: Mapping[str, ResolvedCandidate] | None = None
+    ) -> list[dict[str, Any]]:
+        """The `feature_groups` argument of point_in_time_join, groups in order of first mention; a candidate's
+        entry carries its contract inline."""
         if isinstance(self.features, str) or not self.features:
             raise TrainingSetError("features must be a non-empty list of 'group:feature' names")
+        candidates = candidates or {}
         wanted: dict[str, list[str]] = {}
         for name in self.features:
             ref = FeatureRef.parse(name)
-            catalog.resolve(ref)
+            if ref.group in candidates:  # before the catalog: a candidate is not a model
+                feature_names = candidates[ref.group].feature_names
+                if problem := column_name_problem(ref.feature):  # not checked by a contract: it is none yet
+                    raise TrainingSetError(f"feature {name!r}: {problem}")
+                if ref.feature not in feature_names:
+                    raise TrainingSetError(
+                        f"'{ref.feature}' is not a feature of '{ref.group}'; its features: {', '.join(feature_names)}"
+                    )
+            else:
+                catalog.resolve(ref)
             if ref.feature in wanted.setdefault(ref.group, []):
                 raise TrainingSetError(f"feature {name!r} is requested twice")
             wanted[ref.group].append(ref.feature)
@@ -100,13 +116,26 @@ class TrainingSetRequest:
                 entry["keys"] = dict(self.keys[group_name])
             if group_name in self.ttl:
                 entry["ttl"] = self.ttl[group_name]
+            if group_name in candidates:
+                entry["candidate"] = candidates[group_name].contract()
             entries.append(entry)
         return entries
 
 
+def key_columns(entries: Sequence[Mapping[str, Any]], catalog: FeatureGroupCatalog) -> list[str]:
+    """The spine columns that the entries join on (keys mapped, or the entity columns' own names)."""
+    columns: list[str] = []
+    for entry in entries:
+        candidate = entry.get("candidate")
+        entity = candidate["entity"] if candidate else catalog.get(entry["group"]).entity
+        keys = entry.get("keys", {})
+        columns += [keys.get(column, column) for column in entity]
+    return list(dict.fromkeys(columns))
+
+
 def point_in_time_call(
     request: TrainingSetRequest,
-    catalog: FeatureGroupCatalog,
+    feature_groups: Sequence[Mapping[str, Any]],
     spine_relation: str,
     spine_columns: Sequence[str],
     time_bounds: tuple[datetime, datetime] | None,
@@ -116,7 +145,7 @@ def point_in_time_call(
     arguments = [
         f"spine={json.dumps(spine_relation)}",
         f"spine_time={json.dumps(request.spine_time)}",
-        f"feature_groups={json.dumps(request.feature_groups(catalog))}",
+        f"feature_groups={json.dumps(list(feature_groups))}",
         f"inclusive={json.dumps(bool(request.inclusive))}",
         f"spine_columns={json.dumps(list(spine_columns))}",
     ]
@@ -125,38 +154,10 @@ def point_in_time_call(
     return "{{ featurestore.point_in_time_join(" + ", ".join(arguments) + ") }}"
 
 
-def spine_table(spine: Any, spine_time: str) -> pa.Table:
-    """The spine as an Arrow table with a UTC, zone-less `spine_time` and a row-number column appended."""
-    if isinstance(spine, pa.Table):
-        table = spine
-    elif hasattr(spine, "to_arrow") and not hasattr(spine, "columns"):
-        table = spine.to_arrow()
-    else:
-        try:
-            table = pa.Table.from_pandas(spine, preserve_index=False)
-        except (TypeError, ValueError, AttributeError) as error:
-            raise TrainingSetError(
-                f"spine must be a pyarrow Table, a pandas DataFrame or a table name, got {type(spine).__name__}"
-            ) from error
-    if spine_time not in table.column_names:
-        raise TrainingSetError(
-            f"spine_time '{spine_time}' is not a column of the spine (columns: {', '.join(table.column_names)})"
-        )
-    if SPINE_ROW_COLUMN in table.column_names:
-        raise TrainingSetError(f"the spine must not have a column named {SPINE_ROW_COLUMN} (it is used internally)")
-    time_type = table.schema.field(spine_time).type
-    if pa.types.is_timestamp(time_type):
-        if time_type.tz is not None:  # Arrow keeps instants in UTC: dropping the zone keeps the UTC wall time
-            table = table.set_column(
-                table.column_names.index(spine_time), spine_time, table[spine_time].cast(pa.timestamp(time_type.unit))
-            )
-    elif pa.types.is_date(time_type):
-        table = table.set_column(
-            table.column_names.index(spine_time), spine_time, table[spine_time].cast(pa.timestamp("us"))
-        )
-    else:
-        raise TrainingSetError(f"spine_time '{spine_time}' must be a timestamp (UTC) column, not {time_type}")
-    return table.append_column(SPINE_ROW_COLUMN, pa.array(range(table.num_rows), pa.int64()))
+def spine_table(spine: Any, spine_time: str, key_columns: Sequence[str] = ()) -> tuple[pa.Table, pa.Table]:
+    """The spine as Arrow (as it went in) and the part of it that goes through the join (frames.join_spine)."""
+    table = arrow_table(spine, "the spine")
+    return table, join_spine(table, spine_time, key_columns)
 
 
 def time_bounds_of(table: pa.Table, spine_time: str) -> tuple[datetime, datetime] | None:

@@ -1,6 +1,7 @@
-"""Training sets on Athena: the spine goes to S3 as Parquet behind a temporary Glue table, and the compiled
-point_in_time_join runs as an UNLOAD to Parquet read back in bulk (aws.athena_queries.AthenaQueryRunner.unload).
-The temporary table, the spine's objects and the UNLOAD output are removed whatever happens.
+"""Training sets on Athena: the spine (its key and time columns) and any candidate's data go to S3 as Parquet
+behind temporary Glue tables, and the compiled point_in_time_join runs as an UNLOAD to Parquet read back in bulk
+(aws.athena_queries.AthenaQueryRunner.unload). The temporary tables, their objects and the UNLOAD output are
+removed whatever happens; the spine's other columns are put back beside the features locally (offline/frames.py).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +22,22 @@ from featurestore.aws.glue import RawTable, glue_table_input, glue_type
 from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import OfflineStoreError, TrainingSetError
-from featurestore.core.identifiers import quote_identifier, quote_relation
+from featurestore.core.identifiers import quote_identifier, quote_relation, relation_parts
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import AthenaSettings
 from featurestore.offline.base import SpineInput
+from featurestore.offline.candidates import (
+    ResolvedCandidate,
+    by_name,
+    candidate_table,
+    check_candidates,
+    table_relation,
+)
+from featurestore.offline.frames import with_spine_columns
 from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
     TrainingSetRequest,
+    key_columns,
     point_in_time_call,
     resolve_spine,
     spine_table,
@@ -67,12 +78,35 @@ class AthenaTrainingSets:
         self.queries = AthenaQueryRunner(location, session, poll_interval=poll_interval)
 
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
-        spine = resolve_spine(spine)
-        if isinstance(spine, str):
-            return self._get_for_table(spine, request)
-        table = spine_at_milliseconds(spine_table(spine, request.spine_time))
-        columns = {name: glue_type(name, table.schema.field(name).type) for name in table.column_names}
-        name = f"{SPINE_TABLE_PREFIX}{uuid.uuid4().hex}"
+        spine = resolve_spine(spine)  # before any AWS call: a refused spine never reaches AWS
+        s3, glue = self.queries.client("s3"), self.queries.client("glue")
+        uploaded: list[str] = []  # temporary tables (and their S3 folders), removed whatever happens
+        try:
+            candidates = by_name(self._resolve_candidates(request, uploaded))
+            if isinstance(spine, str):  # a table name (resolve_spine read a Parquet file)
+                return self._get_for_table(spine, request, candidates)
+            entries = request.feature_groups(self.catalog, candidates)
+            table, joined = spine_table(spine, request.spine_time, key_columns(entries, self.catalog))
+            joined = spine_at_milliseconds(joined)
+            relation = self._upload(joined, f"{SPINE_TABLE_PREFIX}{uuid.uuid4().hex}", "spine", uploaded)
+            sql = self.compiler.compile(
+                point_in_time_call(
+                    request, entries, relation, joined.column_names, time_bounds_of(joined, request.spine_time)
+                )
+            )
+            result = self.queries.unload(sql, what="the training-set query")
+        finally:
+            for name in uploaded:
+                self._clean_up(s3, glue, name)
+        if SPINE_ROW_COLUMN not in result.column_names:
+            raise OfflineStoreError(f"Athena returned no {SPINE_ROW_COLUMN} column; columns: {result.column_names}")
+        # UNLOAD writes files in no particular order: restore the spine's.
+        result = result.take(pc.sort_indices(result[SPINE_ROW_COLUMN]))
+        return with_spine_columns(table, result, joined.column_names)
+
+    def _upload(self, table: pa.Table, name: str, what: str, uploaded: list[str]) -> str:
+        """`table` as Parquet in the scratch folder behind a temporary Glue table `name`; its relation name."""
+        columns = {column: glue_type(column, table.schema.field(column).type, what) for column in table.column_names}
         prefix = f"{self.location.scratch_s3_dir.rstrip('/')}/{name}/"
         bucket, key_prefix = split_s3_uri(prefix)
         s3, glue = self.queries.client("s3"), self.queries.client("glue")
@@ -80,40 +114,48 @@ class AthenaTrainingSets:
             glue.create_database(DatabaseInput={"Name": self.location.scratch_database})
         buffer = io.BytesIO()
         pq.write_table(table, buffer, coerce_timestamps="us", allow_truncated_timestamps=False)
-        try:
-            s3.put_object(Bucket=bucket, Key=f"{key_prefix}spine.parquet", Body=buffer.getvalue())
-            table_input = glue_table_input(RawTable(name, columns), prefix)
-            glue.create_table(DatabaseName=self.location.scratch_database, TableInput=table_input)
-            sql = self.compiler.compile(
-                point_in_time_call(
-                    request,
-                    self.catalog,
-                    f'"{self.location.scratch_database}"."{name}"',
-                    table.column_names,
-                    time_bounds_of(table, request.spine_time),
-                )
-            )
-            result = self.queries.unload(sql, what="the training-set query")
-        finally:
-            self._clean_up(s3, glue, bucket, key_prefix, name)
-        if SPINE_ROW_COLUMN not in result.column_names:
-            raise OfflineStoreError(f"Athena returned no {SPINE_ROW_COLUMN} column; columns: {result.column_names}")
-        # UNLOAD writes files in no particular order: restore the spine's.
-        return result.take(pc.sort_indices(result[SPINE_ROW_COLUMN])).drop_columns([SPINE_ROW_COLUMN])
+        uploaded.append(name)
+        s3.put_object(Bucket=bucket, Key=f"{key_prefix}{what}.parquet", Body=buffer.getvalue())
+        glue.create_table(
+            DatabaseName=self.location.scratch_database, TableInput=glue_table_input(RawTable(name, columns), prefix)
+        )
+        return quote_relation(self.location.scratch_database, name)
 
-    def _get_for_table(self, spine: str, request: TrainingSetRequest) -> pa.Table:
-        """A spine that is already an Athena table (`table` in the location's database, or `database.table`)."""
-        database, _, table_name = spine.rpartition(".")
-        database = database.strip('"') or self.location.scratch_database
-        table_name = table_name.strip('"')
+    def _resolve_candidates(self, request: TrainingSetRequest, uploaded: list[str]) -> list[ResolvedCandidate]:
+        """Candidates' data uploaded like the spine; a candidate that names a table is read where it is."""
+        check_candidates(request.candidates, self.catalog)
+        resolved = []
+        for index, candidate in enumerate(request.candidates):
+            if candidate.is_relation:
+                database, table_name, columns = self._glue_columns(candidate.data)
+                resolved.append(ResolvedCandidate(candidate, quote_relation(database, table_name), tuple(columns)))
+            else:
+                table = candidate_table(candidate)
+                name = f"{table_relation(candidate, index)}_{uuid.uuid4().hex}"
+                relation = self._upload(table, name, "candidate", uploaded)
+                resolved.append(ResolvedCandidate(candidate, relation, tuple(table.column_names), table))
+        return resolved
+
+    def _glue_columns(self, name: str) -> tuple[str, str, list[str]]:
+        """(database, table, columns) of an Athena table named `table` (in the location's database) or
+        `database.table`."""
+        *schema, table_name = relation_parts(name)  # checked by table_name_problem: one or two parts
+        database = schema[-1] if schema else self.location.scratch_database
         glue = self.queries.client("glue")
         try:
             described = glue.get_table(DatabaseName=database, Name=table_name)["Table"]
         except glue.exceptions.EntityNotFoundException:
-            raise TrainingSetError(f"no spine table {database}.{table_name} in the Glue catalog") from None
+            raise TrainingSetError(f"no table {database}.{table_name} in the Glue catalog") from None
         columns = [
             column["Name"] for column in described["StorageDescriptor"]["Columns"] + described.get("PartitionKeys", [])
         ]
+        return database, table_name, columns
+
+    def _get_for_table(
+        self, spine: str, request: TrainingSetRequest, candidates: Mapping[str, ResolvedCandidate]
+    ) -> pa.Table:
+        """A spine that is already an Athena table (`table` in the location's database, or `database.table`)."""
+        database, table_name, columns = self._glue_columns(spine)
         if request.spine_time not in columns:
             raise TrainingSetError(f"spine_time '{request.spine_time}' is not a column of {spine} (columns: {columns})")
         relation = quote_relation(database, table_name)
@@ -125,10 +167,12 @@ class AthenaTrainingSets:
         )
         low, high = (extent["low"][0].as_py(), extent["high"][0].as_py()) if extent.num_rows else (None, None)
         bounds: tuple[datetime, datetime] | None = None if low is None or high is None else (low, high)
-        sql = self.compiler.compile(point_in_time_call(request, self.catalog, relation, columns, bounds))
+        entries = request.feature_groups(self.catalog, candidates)
+        sql = self.compiler.compile(point_in_time_call(request, entries, relation, columns, bounds))
         return self.queries.unload(sql, what="the training-set query")
 
-    def _clean_up(self, s3: Any, glue: Any, bucket: str, key_prefix: str, name: str) -> None:
+    def _clean_up(self, s3: Any, glue: Any, name: str) -> None:
         with contextlib.suppress(glue.exceptions.EntityNotFoundException):
             glue.delete_table(DatabaseName=self.location.scratch_database, Name=name)
+        bucket, key_prefix = split_s3_uri(f"{self.location.scratch_s3_dir.rstrip('/')}/{name}/")
         delete_prefix(s3, bucket, key_prefix)

@@ -13,15 +13,8 @@ import pyarrow as pa
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OfflineStoreError
 from featurestore.core.identifiers import quote_relation, relation_parts
+from featurestore.offline.duckdb.files import busy_error, check_built
 from featurestore.offline.queries import latest_changed_rows_sql, preview_sql, rows_that_exist
-
-
-def check_built(path: Path) -> None:
-    """OfflineStoreError unless dbt has built the DuckDB file at `path`."""
-    if not path.is_file():
-        raise OfflineStoreError(
-            f"no DuckDB offline store at {path}; run `dbt build --target local` (or `make demo`) first"
-        )
 
 
 def local_relation(group: FeatureGroup) -> str:
@@ -45,10 +38,7 @@ class DuckDBOfflineStore:
         try:
             return duckdb.connect(str(self.path), read_only=True)
         except duckdb.IOException as error:
-            raise OfflineStoreError(
-                f"cannot open the DuckDB offline store at {self.path} ({error}); if dbt is running on it, "
-                "wait for it to finish"
-            ) from error
+            raise busy_error(self.path, error) from error
 
     def _query(self, group: FeatureGroup, sql: str) -> pa.Table:
         with self._connect() as connection:

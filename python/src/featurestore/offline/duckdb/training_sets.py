@@ -1,8 +1,10 @@
-"""Training sets from the local offline store: the spine is registered in an in-memory DuckDB that attaches
-the offline store's file read-only, and the compiled point_in_time_join runs there."""
+"""Training sets from the local offline store: the spine's join columns (and any candidate's data) are
+registered in an in-memory DuckDB that attaches the offline store's file read-only, and the compiled
+point_in_time_join runs there."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -10,18 +12,31 @@ import pyarrow as pa
 
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import OfflineStoreError, TrainingSetError
-from featurestore.core.identifiers import quote_identifier, relation_parts
+from featurestore.core.identifiers import quote_identifier
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.base import SpineInput
-from featurestore.offline.duckdb.reader import check_built
+from featurestore.offline.candidates import (
+    ResolvedCandidate,
+    by_name,
+    candidate_relation,
+    candidate_table,
+    check_candidates,
+    table_relation,
+)
+from featurestore.offline.duckdb.files import attach_offline_store, database_of
+from featurestore.offline.frames import with_spine_columns
 from featurestore.offline.training_sets import (
     SPINE_ROW_COLUMN,
     TrainingSetRequest,
+    key_columns,
     point_in_time_call,
     resolve_spine,
     spine_table,
     time_bounds_of,
 )
+
+# A three-part relation name as dbt renders it: "database"."schema"."table".
+_QUALIFIED_DATABASE = re.compile(r'"((?:[^"]|"")+)"\."(?:[^"]|"")+"\."(?:[^"]|"")+"')
 
 
 class LocalTrainingSets:
@@ -32,36 +47,48 @@ class LocalTrainingSets:
         self.compiler = compiler
         self.catalog = catalog
 
-    def _database(self) -> str:
-        """The database name by which the compiled SQL names relations: dbt-duckdb's name for the file of the
-        profile, as the in-process compiler parses the project now. Not target/manifest.json's, which names
-        the file of the last dbt invocation: a `dbt run` against another file must not send reads there."""
-        nodes = self.compiler.manifest().nodes
-        databases: set[str] = {
-            str(nodes[group.unique_id].database) for group in self.catalog if group.unique_id in nodes
-        }
-        if not databases:
-            databases = {relation_parts(group.relation_name)[0] for group in self.catalog}
-        if len(databases) != 1:
-            raise OfflineStoreError(f"the feature groups name several databases ({', '.join(sorted(databases))})")
-        return databases.pop()
-
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        check_built(self.duckdb_path)
-        database = self._database()
+        """A session with the configured file attached under the database that target/manifest.json names
+        (the name the macro renderer writes); _use_database_of corrects it once the SQL is compiled."""
         connection = duckdb.connect()
-        # The compiled SQL names relations by that database name; attach the configured file under it, and
-        # use it, so that a spine named `schema.table` resolves as it does in the dbt project.
-        path = str(self.duckdb_path).replace("'", "''")
-        connection.execute(f"attach '{path}' as {quote_identifier(database)} (read_only)")
-        connection.execute(f"use {quote_identifier(database)}")
-        # No file access from here on (read_csv, COPY ... TO, a table name read as a file name by DuckDB's
-        # replacement scans): the query reads the attached store and the registered spine only.
-        connection.execute("set enable_external_access = false")
+        try:
+            # Our own session: UTC, so that zoned values come back in UTC (the join itself does not depend on it).
+            connection.execute("set TimeZone = 'UTC'")
+            databases = sorted({database_of(group.relation_name, self.duckdb_path) for group in self.catalog})
+            if len(databases) > 1:
+                raise OfflineStoreError(
+                    f"the manifest's feature groups live in several databases: {', '.join(databases)}"
+                )
+            attach_offline_store(connection, self.duckdb_path, databases[0] if databases else self.duckdb_path.stem)
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
+    def _resolve_candidates(
+        self, connection: duckdb.DuckDBPyConnection, request: TrainingSetRequest
+    ) -> list[ResolvedCandidate]:
+        check_candidates(request.candidates, self.catalog)
+        resolved = []
+        for index, candidate in enumerate(request.candidates):
+            if candidate.is_relation:
+                relation = candidate_relation(candidate)
+                try:
+                    columns = tuple(connection.sql(f"select * from {relation} limit 0").columns)
+                except duckdb.Error as error:
+                    raise TrainingSetError(
+                        f"candidate '{candidate.name}': cannot read the table {candidate.data!r}: {error}"
+                    ) from error
+                resolved.append(ResolvedCandidate(candidate, relation, columns))
+            else:
+                table = candidate_table(candidate)
+                relation = table_relation(candidate, index)
+                connection.register(relation, table)
+                resolved.append(ResolvedCandidate(candidate, relation, tuple(table.column_names), table))
+        return resolved
+
     def get(self, spine: SpineInput, request: TrainingSetRequest) -> pa.Table:
-        spine = resolve_spine(spine)
+        spine = resolve_spine(spine)  # a table name comes back checked and quoted, a Parquet file as Arrow
         connection = self._connect()
         try:
             if isinstance(spine, str):
@@ -69,24 +96,36 @@ class LocalTrainingSets:
                     relation = connection.sql(f"select * from {spine}")
                 except duckdb.Error as error:
                     raise TrainingSetError(f"cannot read the spine table {spine}: {error}") from error
-                table = relation.to_arrow_table()
-            else:
-                table = spine
-            table = spine_table(table, request.spine_time)
-            connection.register("featurestore_spine", table)
+                spine = relation.to_arrow_table()
+            candidates = by_name(self._resolve_candidates(connection, request))
+            entries = request.feature_groups(self.catalog, candidates)
+            table, joined = spine_table(spine, request.spine_time, key_columns(entries, self.catalog))
+            connection.register("featurestore_spine", joined)
             sql = self.compiler.compile(
                 point_in_time_call(
                     request,
-                    self.catalog,
+                    entries,
                     "featurestore_spine",
-                    table.column_names,
-                    time_bounds_of(table, request.spine_time),
+                    joined.column_names,
+                    time_bounds_of(joined, request.spine_time),
                 )
             )
+            self._use_database_of(connection, sql)
             try:
                 result = connection.sql(f"select * from ({sql}) order by {SPINE_ROW_COLUMN}").to_arrow_table()
             except duckdb.Error as error:
                 raise TrainingSetError(f"the training-set query failed: {error}") from error
         finally:
             connection.close()
-        return result.drop_columns([SPINE_ROW_COLUMN])
+        return with_spine_columns(table, result, joined.column_names)
+
+    def _use_database_of(self, connection: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """Attach the offline store under the database that the compiled SQL names, when it differs from the
+        manifest's (dbt compiled it, parsing the project with the configured file; the manifest was written by a
+        `dbt run` against another file): the configured file is read, whatever the SQL calls it."""
+        named = sorted({name.replace('""', '"') for name in _QUALIFIED_DATABASE.findall(sql)})
+        ((current,),) = connection.sql("select current_database()").fetchall()
+        if len(named) == 1 and named[0] != current:
+            connection.execute("use memory")
+            connection.execute(f"detach {quote_identifier(current)}")
+            attach_offline_store(connection, self.duckdb_path, named[0])
