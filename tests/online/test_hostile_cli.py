@@ -132,7 +132,8 @@ def test_a_mistake_gets_one_line_and_no_traceback(project: Path, args: list[str]
 
 
 def test_non_finite_values_are_shown_as_the_http_api_encodes_them(project: Path) -> None:
-    offline = featurestore(project, "show", GROUP)
+    # `show` defaults to now and applies the TTL: ask as of the time the values were written.
+    offline = featurestore(project, "show", GROUP, "--as-of", T0.isoformat())
     assert offline.returncode == 0, offline.stderr
     assert {"NaN", "Infinity", "-Infinity"} <= set(offline.stdout.split()), offline.stdout
     for user, text in ((1, "NaN"), (3, "-Infinity")):
@@ -150,7 +151,7 @@ def test_commands_read_the_configured_file_when_the_manifest_names_another_datab
     (root / "target").mkdir(parents=True)
     (root / "target" / "featurestore.duckdb").write_bytes((project / "target" / "featurestore.duckdb").read_bytes())
     _write_manifest(root, "scratch")
-    shown = featurestore(root, "show", GROUP, "2")
+    shown = featurestore(root, "show", GROUP, "2", "--as-of", T0.isoformat())
     assert shown.returncode == 0, shown.stderr
     assert "Infinity" in shown.stdout.split()
     synced = featurestore(root, "sync", "--now", T0.isoformat())
@@ -159,7 +160,7 @@ def test_commands_read_the_configured_file_when_the_manifest_names_another_datab
     # The configured file lacks the group: the error says which database the manifest names, and why.
     with duckdb.connect(str(root / "target" / "featurestore.duckdb")) as connection:
         connection.execute(f"drop table main_features.{GROUP}")
-    missing = featurestore(root, "show", GROUP)
+    missing = featurestore(root, "show", GROUP, "--as-of", T0.isoformat())
     assert missing.returncode == 1
     assert "'scratch'" in missing.stderr and "FEATURESTORE_DUCKDB_PATH" in missing.stderr
 
