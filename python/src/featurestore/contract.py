@@ -11,6 +11,8 @@ A model is a feature group when its `config.meta` holds a `feature_group` mappin
           ttl: 7d                    # a value older than this is treated as missing
           owner: recsys-team
           tags: [user, engagement]   # optional
+          aggregations: {...}        # optional: a declarative group (docs/feature_groups.md), or
+          attributes: {...}          # optional: a declarative attribute group
 
 Every declared column that is not an entity key, the event time or a bookkeeping column
 (`computed_at`: when the row was last recomputed) is a feature, and needs a `data_type` and a
@@ -28,7 +30,10 @@ from typing import Any
 from featurestore.errors import ContractError
 
 CONTRACT_KEY = "feature_group"
-_ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags"})
+_ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags", "aggregations", "attributes"})
+# Declarations of declarative groups (docs/feature_groups.md): dbt checks their contents when it compiles the
+# model (macros/feature_group_spec.sql); here only their shape, so a typo'd key is still named.
+_DECLARATION_KEYS = ("aggregations", "attributes")
 _TTL_PATTERN = re.compile(r"^(?P<amount>[1-9][0-9]*)(?P<unit>[smhdw])$")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 BOOKKEEPING_COLUMNS = frozenset({"computed_at"})
@@ -123,6 +128,11 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
         raise ContractError(model, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(_ALLOWED_KEYS))}")
 
     columns: Mapping[str, Any] = node.get("columns") or {}
+    for key in _DECLARATION_KEYS:
+        if key in contract and not isinstance(contract[key], Mapping):
+            raise ContractError(model, key, f"must be a mapping (see docs/feature_groups.md), got {contract[key]!r}")
+    if all(key in contract for key in _DECLARATION_KEYS):
+        raise ContractError(model, "attributes", "declare either aggregations or attributes, not both")
 
     if "entity" not in contract:
         raise ContractError(model, "entity", "missing; list the entity key column(s), e.g. entity: [user_id]")
