@@ -29,9 +29,10 @@
         update_condition=computed_at_changed,
         merge_update_condition=computed_at_changed,
     ) }}
-    {%- set events_sql = caller() -%}
     {%- if not execute -%}
-        {{ events_sql }}
+        {#- Parsing: render the SELECT so dbt records its refs. -#}
+        {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none} -%}
+        {{ caller(bounds) if caller.arguments else caller() }}
     {%- else -%}
     {%- set spec = featurestore.feature_group_spec(model) -%}
     {%- set unique_key = config.get('unique_key') -%}
@@ -42,7 +43,6 @@
         {%- do partitioned_by.clear() -%}
         {%- do partitioned_by.append('day(' ~ spec.event_time ~ ')') -%}
     {%- endif -%}
-    {{ featurestore.feature_group_columns_check(spec, events_sql) }}
     {%- if spec.kind == 'windowed' -%}
         {%- set longest = spec.windows.values() | max -%}
         {#- The newest row is at most the longest window and a bucket after the newest event processed. -#}
@@ -54,7 +54,6 @@
             history_seconds=longest + spec.grain,
             watermark_offset_seconds=longest + spec.grain,
         ) -%}
-        {{ featurestore.windowed_feature_rows(spec, events_sql, bounds) }}
     {%- else -%}
         {%- set bounds = featurestore.incremental_window(
             watermark_column=spec.event_time,
@@ -63,6 +62,14 @@
             grain_seconds=1,
             history_seconds=0,
         ) -%}
+    {%- endif -%}
+    {#- A SELECT that looks events up in their history (`{% call(bounds) ... %}`) gets the run's bounds
+        for featurestore.reads(); see docs/feature_groups.md#bounding-history-lookups. -#}
+    {%- set events_sql = caller(bounds) if caller.arguments else caller() -%}
+    {{ featurestore.feature_group_columns_check(spec, events_sql) }}
+    {%- if spec.kind == 'windowed' -%}
+        {{ featurestore.windowed_feature_rows(spec, events_sql, bounds) }}
+    {%- else -%}
         {{ featurestore.attribute_feature_rows(spec, events_sql, bounds) }}
     {%- endif -%}
     {%- endif -%}

@@ -15,8 +15,20 @@
         {%- set needed = [('entity', spec.entity), ('attributes.valid_from', [spec.valid_from]),
             ('attributes.columns', spec.columns)] -%}
     {%- endif -%}
-    {%- set probe = run_query('select * from (\n' ~ events_sql ~ '\n) as fg_probe where 1 = 0') -%}
-    {%- set selected = (probe.column_names if probe is not none else []) | map('lower') | list -%}
+    {#- The SELECT's columns, from a zero-row query; only when what it reads exists (`dbt compile` of an
+        unbuilt project skips it; `dbt run` builds the parents first). -#}
+    {%- set parents_exist = namespace(value=true) -%}
+    {%- for parent_id in model.depends_on.nodes if parent_id in graph.nodes -%}
+        {%- set parent = graph.nodes[parent_id] -%}
+        {%- if adapter.get_relation(parent.database, parent.schema, parent.alias or parent.name) is none -%}
+            {%- set parents_exist.value = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set selected = [] -%}
+    {%- if parents_exist.value -%}
+        {%- set probe = run_query('select * from (\n' ~ events_sql ~ '\n) as fg_probe where 1 = 0') -%}
+        {%- do selected.extend((probe.column_names if probe is not none else []) | map('lower')) -%}
+    {%- endif -%}
     {#- A stand-in engine that runs nothing returns no columns: nothing to check against. -#}
     {%- if selected -%}
         {%- for where, columns in needed -%}

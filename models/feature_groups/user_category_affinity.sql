@@ -1,4 +1,4 @@
-{% call featurestore.feature_group() %}
+{% call(bounds) featurestore.feature_group() %}
 with
 
 impressions as (
@@ -9,6 +9,7 @@ impressions as (
         article_id,
         shown_at
     from {{ ref('stg_news__impressions') }}
+    where {{ featurestore.reads(bounds, 'shown_at', '30d') }}
 
 ),
 
@@ -29,6 +30,7 @@ clicks as (
     where
         reactions.reaction_kind = 'click'
         and reactions.reacted_at >= impressions.shown_at
+        and {{ featurestore.reads(bounds, 'reactions.reacted_at', '30d') }}
 
 ),
 

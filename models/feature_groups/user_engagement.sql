@@ -1,4 +1,4 @@
-{% call featurestore.feature_group() %}
+{% call(bounds) featurestore.feature_group() %}
 with
 
 impressions as (
@@ -8,6 +8,7 @@ impressions as (
         user_id,
         shown_at
     from {{ ref('stg_news__impressions') }}
+    where {{ featurestore.reads(bounds, 'shown_at', '7d') }}
 
 ),
 
@@ -28,6 +29,7 @@ clicks as (
     where
         reactions.reaction_kind = 'click'
         and reactions.reacted_at >= impressions.shown_at
+        and {{ featurestore.reads(bounds, 'reactions.reacted_at', '7d') }}
 
 ),
 
