@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from legacy_project import SHIPPED_GROUPS, overlay_legacy  # noqa: E402
+from legacy_project import SHIPPED_GROUPS, overlay_legacy
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| group | rows (declarative) | rows (hand-written) | rows only in declarative | rows only in hand-written |")
     print("| --- | --- | --- | --- | --- |")
     for result in results:
-        print(f"| {result.group} | {result.rows:,} | {result.legacy_rows:,} | {result.only_new} | {result.only_legacy} |")
+        print(
+            f"| {result.group} | {result.rows:,} | {result.legacy_rows:,} | {result.only_new} | {result.only_legacy} |"
+        )
         if result.detail:
             print(f"  {result.detail}")
     identical = all(result.identical for result in results)

@@ -58,7 +58,10 @@ FEATURES: dict[str, tuple[str, str | None]] = {
     "kind_min": ("min", "reaction_kind"),
     "readers": ("count_distinct", "user_id"),
 }
-LIFETIME: dict[str, tuple[str, str]] = {"last_reacted_at": ("max", "reacted_at"), "first_kind": ("last", "reaction_kind")}
+LIFETIME: dict[str, tuple[str, str]] = {
+    "last_reacted_at": ("max", "reacted_at"),
+    "first_kind": ("last", "reaction_kind"),
+}
 TYPES = {"count": "bigint", "count_distinct": "bigint", "sum": "double", "avg": "double", "stddev": "double"}
 TYPES |= {"variance": "double"}
 
@@ -92,7 +95,9 @@ def write_probe_group(project: Path) -> None:
     groups = project / "models" / "feature_groups"
     (groups / f"{GROUP}.sql").write_text(EVENTS_SQL)
     features = [{"name": name, "function": f, **({"column": c} if c else {})} for name, (f, c) in FEATURES.items()]
-    features += [{"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in LIFETIME.items()]
+    features += [
+        {"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in LIFETIME.items()
+    ]
     columns = [("article_id", "bigint"), ("effective_at", "timestamp")]
     columns += [(f"{name}_{w}", _column_type(*FEATURES[name])) for name in FEATURES for w in WINDOWS]
     columns += [(name, _column_type(*LIFETIME[name])) for name in LIFETIME]
@@ -237,7 +242,10 @@ def run(sql: str, staging: tuple[str, str, str], events: Sequence[Event]) -> lis
     connection.execute(f'create schema "{database}"."{schema}"')
     connection.execute(f"create table {relation} ({', '.join(f'{c} {t}' for c, t in STAGING_COLUMNS)})")
     connection.execute(TRINO_DIVISION)
-    rows = [(f"r{i}", f"i{i}", e.user_id, e.article_id, e.reacted_at, e.kind, e.dwell, e.reacted_at) for i, e in enumerate(events)]
+    rows = [
+        (f"r{i}", f"i{i}", e.user_id, e.article_id, e.reacted_at, e.kind, e.dwell, e.reacted_at)
+        for i, e in enumerate(events)
+    ]
     if rows:
         connection.executemany(f"insert into {relation} values ({', '.join('?' for _ in STAGING_COLUMNS)})", rows)
     columns = ["article_id", "effective_at", *output_columns()]

@@ -173,7 +173,9 @@ def test_each_mistake_is_a_named_error(compiled: dict[str, dict[str, Any]], case
     assert detail in result["message"], result["message"]
 
 
-@pytest.mark.parametrize(("case", "column"), [("undeclared_output", "reactions_15m"), ("unknown_column", "reactions_7d")])
+@pytest.mark.parametrize(
+    ("case", "column"), [("undeclared_output", "reactions_15m"), ("unknown_column", "reactions_7d")]
+)
 def test_yaml_and_declaration_must_agree(compiled: dict[str, dict[str, Any]], case: str, column: str) -> None:
     result = compiled[f"case_{case}"]
     assert result["status"] == "error"
