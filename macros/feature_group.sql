@@ -34,12 +34,18 @@
         {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none} -%}
         {{ caller(bounds) if caller.arguments else caller() }}
     {%- else -%}
-    {%- set spec = featurestore.feature_group_spec(model) -%}
+    {#- A dbt unit test of the group runs this with the unit test as `model`: read the tested model's YAML. -#}
+    {{ log('DBG cfg=' ~ model.config ~ ' cols=' ~ (model.columns.keys() | list) ~ ' meta=' ~ model.meta, info=true) if model.resource_type == 'unit_test' }}
+    {%- set node = graph.nodes[model.tested_node_unique_id] if model.resource_type == 'unit_test' else model -%}
+    {%- set spec = featurestore.feature_group_spec(node) -%}
+    {#- (A unit test's config has none of these lists: nothing to fill.) -#}
     {%- set unique_key = config.get('unique_key') -%}
-    {%- do unique_key.clear() -%}
-    {%- do unique_key.extend(spec.entity + [spec.event_time]) -%}
-    {%- if target.type == 'athena' -%}
-        {%- set partitioned_by = config.get('partitioned_by') -%}
+    {%- if unique_key is not none and unique_key is not string -%}
+        {%- do unique_key.clear() -%}
+        {%- do unique_key.extend(spec.entity + [spec.event_time]) -%}
+    {%- endif -%}
+    {%- set partitioned_by = config.get('partitioned_by') -%}
+    {%- if target.type == 'athena' and partitioned_by is not none and partitioned_by is not string -%}
         {%- do partitioned_by.clear() -%}
         {%- do partitioned_by.append('day(' ~ spec.event_time ~ ')') -%}
     {%- endif -%}

@@ -2,7 +2,7 @@
     column the declaration names ([missing_select_column], read from a zero-row query of the SELECT) or
     when the YAML's `columns:` and the generated columns differ ([undeclared_output], [unknown_column]). -#}
 {% macro feature_group_columns_check(spec, events_sql) %}
-    {%- set fail_prefix = "feature group " ~ model.name ~ ": " -%}
+    {%- set fail_prefix = "feature group " ~ spec.name ~ ": " -%}
     {%- if spec.kind == 'windowed' -%}
         {%- set needed = [('entity', spec.entity), ('aggregations.timestamp', [spec.timestamp])] -%}
         {%- if spec.anchor -%}
@@ -42,7 +42,7 @@
     {%- endif -%}
 
     {%- set generated = spec.entity + [spec.event_time] + (spec.outputs | map(attribute='name') | list) + ['computed_at'] -%}
-    {%- set declared = (model.columns or {}).keys() | list -%}
+    {%- set declared = spec.declared.keys() | list -%}
     {%- for column in generated if column not in declared -%}
         {{ exceptions.raise_compiler_error(
             "[undeclared_output] " ~ fail_prefix ~ "the declaration produces the column '" ~ column

@@ -63,7 +63,8 @@
             {%- do outputs.append({'name': column, 'source': 'attribute'}) -%}
         {%- endfor -%}
         {{ return({
-            'kind': 'attributes', 'entity': entity, 'event_time': event_time,
+            'kind': 'attributes', 'name': model_name, 'declared': node.columns or {},
+            'entity': entity, 'event_time': event_time,
             'valid_from': decl.valid_from, 'columns': columns, 'outputs': outputs,
         }) }}
     {%- endif -%}
@@ -234,7 +235,7 @@
             ~ "emitted where windowed values change") }}
     {%- endif -%}
     {{ return({
-        'kind': 'windowed', 'entity': entity, 'event_time': event_time, 'timestamp': decl.timestamp,
+        'kind': 'windowed', 'name': model_name, 'declared': node.columns or {}, 'entity': entity, 'event_time': event_time, 'timestamp': decl.timestamp,
         'anchor': anchor, 'grain': grain, 'windows': all_windows, 'aggregates': aggregates,
         'derived': derived, 'outputs': outputs,
     }) }}

@@ -16,7 +16,7 @@
         and aggregate.column not in entity -%}
         {%- do measures.append(aggregate.column) -%}
     {%- endfor -%}
-    {%- set declared = model.columns or {} -%}
+    {%- set declared = spec.declared -%}
     {#- Value columns in the order of the YAML's `columns:` (feature_group_columns_check() made them agree). -#}
     {%- set output_names = spec.outputs | map(attribute='name') | list -%}
     {%- set outputs = declared.keys() | select('in', output_names) | list -%}
