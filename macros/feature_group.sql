@@ -34,7 +34,6 @@
         {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none} -%}
         {{ caller(bounds) if caller.arguments else caller() }}
     {%- else -%}
-    {#- A dbt unit test of the group runs this with the unit test as `model`: read the tested model's YAML. -#}
     {%- if model.resource_type == 'unit_test' -%}
         {#- dbt renders a unit test with the unit test as `model` and an empty graph: the group's YAML, hence
             its declaration, is out of reach. -#}
@@ -43,7 +42,6 @@
             ~ "(tests/test_feature_semantics*.py, tests/test_aggregation_functions.py)") }}
     {%- endif -%}
     {%- set spec = featurestore.feature_group_spec(model) -%}
-    {#- (A unit test's config has none of these lists: nothing to fill.) -#}
     {%- set unique_key = config.get('unique_key') -%}
     {%- if unique_key is not none and unique_key is not string -%}
         {%- do unique_key.clear() -%}

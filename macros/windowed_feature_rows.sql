@@ -148,7 +148,9 @@ fg_aggregates as (
         fg_bucket,
         {% for name, found in all_columns.items() -%}
         {%- set data_type = (declared.get(name) or {}).get('data_type') -%}
-        {%- if data_type and found.aggregate.output -%}
+        {%- if data_type and found.aggregate.output and data_type | lower == 'timestamp' -%}
+        {{ featurestore.cast_timestamp(name) }} as {{ name }},
+        {% elif data_type and found.aggregate.output -%}
         cast({{ name }} as {{ data_type }}) as {{ name }},
         {% else -%}
         {{ name }},
@@ -184,7 +186,13 @@ fg_features as (
             {%- endfor -%}
         {%- endif -%}
         {%- set data_type = (declared.get(output) or {}).get('data_type') -%}
-        {{ ('cast((' ~ expression.sql ~ ') as ' ~ data_type ~ ')') if data_type else expression.sql }} as {{ output }}
+        {%- if data_type and data_type | lower == 'timestamp' -%}
+        {{ featurestore.cast_timestamp('(' ~ expression.sql ~ ')') }} as {{ output }}
+        {%- elif data_type -%}
+        cast(({{ expression.sql }}) as {{ data_type }}) as {{ output }}
+        {%- else -%}
+        {{ expression.sql }} as {{ output }}
+        {%- endif -%}
         {%- else -%}
         {{ output }}
         {%- endif %}{{ ',' if not loop.last }}
