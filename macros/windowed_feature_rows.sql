@@ -11,6 +11,8 @@
     {%- set fine = spec.aggregates | rejectattr('per', 'defined') | list -%}
     {%- set coarse = spec.aggregates | selectattr('per', 'defined') | list -%}
     {%- set coarse_key = coarse[0].per if coarse else [] -%}
+    {%- set grid_history = 'partition by fg_entities.' ~ entity | join(', fg_entities.')
+        ~ ' order by fg_coarse_values.fg_bucket rows between unbounded preceding and current row' -%}
     {%- set measures = [] -%}
     {%- for aggregate in spec.aggregates if aggregate.column and aggregate.column not in measures
         and aggregate.column not in entity -%}
@@ -77,12 +79,14 @@ fg_grid as (
         fg_entities.{{ key }},
         {% endfor -%}
         fg_coarse_values.fg_bucket,
+        {% for aggregate in coarse -%}
+        {% for window in aggregate.windows -%}
+        fg_coarse_values.{{ window.column }},
+        {% endfor -%}
+        {% endfor -%}
         fg_entity_values.fg_bucket is not null as fg_is_entity_change,
-        {{ featurestore.last_non_null(
-            'fg_entity_values.fg_bucket',
-            'partition by fg_entities.' ~ entity | join(', fg_entities.')
-            ~ ' order by fg_coarse_values.fg_bucket rows between unbounded preceding and current row'
-        ) }} as fg_entity_bucket
+        {{ featurestore.last_non_null('fg_entity_values.fg_bucket', grid_history) }} as fg_entity_bucket,
+        {{ featurestore.last_non_null('fg_entity_values.fg_active', grid_history) }} as fg_entity_active
     from (select distinct {{ entity | join(', ') }} from fg_entity_values) as fg_entities
     inner join fg_coarse_values
         on
@@ -98,6 +102,7 @@ fg_grid as (
 
 ),
 
+{#- The entity's values are those of its latest row; rows stop once it has no event in its longest window. -#}
 fg_values as (
 
     select
@@ -112,10 +117,10 @@ fg_values as (
         {% endfor -%}
         {% for aggregate in coarse -%}
         {% for window in aggregate.windows -%}
-        case when fg_entity_values.fg_active then fg_coarse_values.{{ window.column }} end as {{ window.column }},
+        case when fg_grid.fg_entity_active then fg_grid.{{ window.column }} end as {{ window.column }},
         {% endfor -%}
         {% endfor -%}
-        fg_entity_values.fg_active
+        fg_grid.fg_entity_active as fg_active
     from fg_grid
     inner join fg_entity_values
         on
@@ -123,13 +128,7 @@ fg_values as (
             fg_grid.{{ key }} = fg_entity_values.{{ key }} and
             {% endfor -%}
             fg_grid.fg_entity_bucket = fg_entity_values.fg_bucket
-    inner join fg_coarse_values
-        on
-            {% for key in coarse_key -%}
-            fg_grid.{{ key }} = fg_coarse_values.{{ key }} and
-            {% endfor -%}
-            fg_grid.fg_bucket = fg_coarse_values.fg_bucket
-    where fg_grid.fg_is_entity_change or fg_entity_values.fg_active
+    where fg_grid.fg_is_entity_change or fg_grid.fg_entity_active
 
 ),
 {%- else %}
