@@ -33,11 +33,11 @@ DEMO_USER ?= 5
 RAW_DIR ?= data/raw
 export FEATURESTORE_RAW_PATH := $(RAW_DIR)
 
-.PHONY: help setup demo test lint dbt-build pytest bench bench-online bench-pit athena-smoke clean
+.PHONY: help setup chromium demo test lint dbt-build pytest bench bench-online bench-pit athena-smoke clean
 
 help:
 	@echo "make demo   set up, generate demo data, build the feature store locally, show it"
-	@echo "make test   set up, lint (sqlfluff, ruff), dbt build + tests, pytest"
+	@echo "make test   set up, lint (ruff, sqlfluff, mypy), dbt build + tests, pytest"
 	@echo "make bench  benchmarks (minutes to an hour; see docs/benchmarks.md)"
 	@echo "make bench-online  online store benchmark against dynalite (minutes; docs/benchmarks_online.md)"
 	@echo "make bench-pit  point-in-time join benchmark (about 10 minutes; docs/benchmarks.md)"
@@ -58,7 +58,17 @@ $(DBT_PROFILES_DIR)/profiles.yml: profiles.example.yml
 	@mkdir -p $(DBT_PROFILES_DIR)
 	cp profiles.example.yml $@
 
-setup: $(STAMP) $(NODE_STAMP) $(DBT_PROFILES_DIR)/profiles.yml
+# Chromium from the OS packages, for the feature catalog's browser test (tests/pipeline/test_catalog.py);
+# where the OS has no apt-get, setup says so and that test skips with the same reason.
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		echo "installing chromium (Debian package) for the catalog's browser test"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "setup: no apt-get on this OS, so no Chromium: the catalog's browser test will be skipped"; fi
+
+setup: $(STAMP) $(NODE_STAMP) $(DBT_PROFILES_DIR)/profiles.yml chromium
 
 $(RAW_DIR)/.complete: $(STAMP) Makefile
 	$(BIN)/featurestore demo-data --out $(RAW_DIR) --users $(DEMO_USERS) --days $(DEMO_DAYS) --start $(DEMO_START)
@@ -68,7 +78,7 @@ dbt-build: setup $(RAW_DIR)/.complete
 	$(BIN)/dbt build --target local
 
 demo: dbt-build
-	$(BIN)/featurestore list
+	$(BIN)/featurestore list --now $(DEMO_AS_OF)
 	$(BIN)/featurestore validate
 	$(BIN)/featurestore show user_engagement --as-of $(DEMO_AS_OF) --limit 5
 	$(BIN)/featurestore show article_popularity --as-of $(DEMO_AS_OF) --limit 5
@@ -78,11 +88,16 @@ demo: dbt-build
 	$(BIN)/featurestore show user_engagement $(DEMO_USER) --as-of $(DEMO_AS_OF)
 	$(BIN)/featurestore sync --now $(DEMO_AS_OF)
 	$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_AS_OF)
+	@# Freshness as of the demo's present; exit 1 (a late group) is shown, not fatal; 2 (stale) is.
+	$(BIN)/featurestore status --now $(DEMO_AS_OF) || [ $$? -eq 1 ]
+	$(BIN)/dbt docs generate --static --target local --quiet
+	$(BIN)/featurestore catalog --out target/catalog --now $(DEMO_AS_OF)
 
 lint: setup
 	$(BIN)/ruff check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/ruff format --check --config python/pyproject.toml python tests benchmarks
 	$(BIN)/sqlfluff lint models tests/dbt
+	$(BIN)/mypy --config-file python/pyproject.toml python/src/featurestore
 
 # pytest-xdist: one worker per core (tests mostly wait on dbt and DuckDB subprocesses); a file's tests stay on
 # one worker, so module fixtures (a built project, a moto server) are built once. 370 s instead of 616 s on 2 cores.
@@ -110,7 +125,10 @@ bench-pit: setup
 	$(BIN)/python benchmarks/bench_pit_join.py --work-dir $(BENCH_DIR)-pit --out $(BENCH_DIR)-pit/results.md
 
 # A smoke test on a real AWS account, never run by CI: loads the demo's raw data into S3 and Glue, builds
-# everything on Athena with all tests, runs one micro-batch (staging tables + feature groups), and prints the data each step scanned.
+# everything on Athena with all tests, runs one micro-batch (staging tables + feature groups) under the writer
+# leases, and prints the data each step scanned; then syncs the online groups to DynamoDB, builds a training
+# set on Athena, and compacts the feature groups (`maintain`), printing their Iceberg file counts before and after.
+ATHENA_SCHEMA := $(or $(FEATURESTORE_ATHENA_SCHEMA),featurestore)
 athena-smoke: setup $(RAW_DIR)/.complete
 	@test -n "$${FEATURESTORE_S3_DATA_DIR:-}" && test -n "$${FEATURESTORE_S3_STAGING_DIR:-}" || { \
 		echo "athena-smoke: set FEATURESTORE_S3_DATA_DIR, FEATURESTORE_S3_STAGING_DIR and AWS credentials"; \
@@ -120,8 +138,16 @@ athena-smoke: setup $(RAW_DIR)/.complete
 		--s3-uri $(patsubst %/,%,$(FEATURESTORE_S3_DATA_DIR))/raw/
 	$(BIN)/dbt build --target athena
 	$(BIN)/featurestore athena bytes-scanned
-	$(BIN)/dbt run --target athena --select config.materialized:incremental
+	$(BIN)/featurestore run --target athena --select config.materialized:incremental
 	$(BIN)/featurestore athena bytes-scanned
+	FEATURESTORE_TARGET=athena FEATURESTORE_ONLINE_BACKEND=dynamodb $(BIN)/featurestore sync --now $(DEMO_AS_OF)
+	FEATURESTORE_TARGET=athena FEATURESTORE_ONLINE_BACKEND=dynamodb \
+		$(BIN)/featurestore online get user_engagement $(DEMO_USER) --now $(DEMO_AS_OF)
+	FEATURESTORE_TARGET=athena $(BIN)/featurestore training-set \
+		--spine $(ATHENA_SCHEMA)_training_sets.impression_click_labels --spine-time shown_at \
+		--features user_engagement:clicks_7d,user_engagement:ctr_24h,article_popularity:ctr_1h,user_category_affinity:click_share_30d \
+		--out target/athena_impression_click_training_set.parquet
+	FEATURESTORE_TARGET=athena $(BIN)/featurestore maintain --show-files
 
 clean:
 	rm -rf target dbt_packages logs data .dbt $(VENV) node_modules

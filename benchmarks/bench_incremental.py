@@ -44,8 +44,8 @@ from typing import Any
 
 import duckdb
 
-import featurestore.demo_data
-from featurestore.demo_data import DemoDataConfig, generate_demo_data
+import featurestore.demo
+from featurestore.demo import DemoDataConfig, generate_demo_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from legacy_project import overlay_functions, overlay_legacy
@@ -152,7 +152,10 @@ class History:
 
 def _generator_fingerprint() -> str:
     # Regenerate when the generator's code changes, not only its config: the data would differ.
-    return hashlib.sha256(Path(featurestore.demo_data.__file__).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for path in sorted(Path(featurestore.demo.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _config_key(config: DemoDataConfig) -> dict[str, object]:

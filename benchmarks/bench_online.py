@@ -43,14 +43,15 @@ import duckdb
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
-from featurestore.contract import Feature, FeatureGroup, parse_ttl
-from featurestore.dynamodb_online_store import KEY, DynamoDBOnlineStore
-from featurestore.key_encoding import encode_key
-from featurestore.manifest import FeatureGroupCatalog
-from featurestore.offline_store import DuckDBOfflineStore
-from featurestore.sqlite_online_store import SqliteOnlineStore
+from featurestore.core.contract import Feature, FeatureGroup, parse_ttl
+from featurestore.core.keys import encode_key
+from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.offline.duckdb import DuckDBOfflineStore
+from featurestore.online.dynamodb import DynamoDBOnlineStore
+from featurestore.online.dynamodb.codec import KEY
+from featurestore.online.sqlite import SqliteOnlineStore
+from featurestore.online.sync import records_from_rows, sync_group
 from featurestore.store import FeatureStore
-from featurestore.sync import records_from_rows, sync_group
 
 ROOT = Path(__file__).resolve().parents[1]
 DYNALITE = ROOT / "node_modules" / ".bin" / "dynalite"

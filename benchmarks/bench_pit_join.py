@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from featurestore.dbt_compiler import DbtCompiler
+from featurestore.core.dbt_compiler import DbtCompiler
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 

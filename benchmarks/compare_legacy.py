@@ -5,7 +5,7 @@ declarative (models/feature_groups/), and compare the tables column by column, i
     .venv/bin/python benchmarks/compare_legacy.py --raw-dir data/raw --work-dir /tmp/fs-compare
 
 Exit status 0 when every table is identical (same columns, types and multiset of rows); the report names
-the differences otherwise. tests/test_declarative_identical.py runs it on generated data.
+the differences otherwise. tests/pipeline/test_declarative_identical.py runs it on generated data.
 """
 
 from __future__ import annotations

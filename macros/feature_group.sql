@@ -39,7 +39,7 @@
             its declaration, is out of reach. -#}
         {{ featurestore.feature_group_error(model.name, 'unit_test_unsupported', "dbt unit tests cannot see a "
             ~ "declarative group's YAML; its values are tested against a brute-force recomputation instead "
-            ~ "(tests/test_feature_semantics*.py, tests/test_aggregation_functions.py)") }}
+            ~ "(tests/offline/test_feature_semantics*.py, tests/offline/test_aggregation_functions.py)") }}
     {%- endif -%}
     {%- set spec = featurestore.feature_group_spec(model) -%}
     {%- set unique_key = config.get('unique_key') -%}

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
-from featurestore.athena import RawTable, glue_table_input
+from featurestore.aws.glue import RawTable, glue_table_input
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PROFILES_EXAMPLE = PROJECT_DIR / "profiles.example.yml"
@@ -349,7 +349,7 @@ class Dynalite:
 
 
 DYNALITE_PACKAGE = PROJECT_DIR / "node_modules" / "dynalite"
-DYNALITE_SERVER = PROJECT_DIR / "tests" / "dynalite_server.js"
+DYNALITE_SERVER = PROJECT_DIR / "tests" / "support" / "dynalite_server.js"
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from featurestore.manifest import FeatureGroupCatalog
-from featurestore.online_store import OnlineStore, open_online_store, utc_now
-from featurestore.serving import OnlineFeatures, get_online_features
-from featurestore.settings import Settings
-from featurestore.sync import GroupSyncSummary, OfflineReader, SyncProgress, sync
-from featurestore.training_sets import SpineInput, TrainingSetRequest, TrainingSetSource
+from featurestore.core.manifest import FeatureGroupCatalog
+from featurestore.core.settings import Settings
+from featurestore.core.timestamps import utc_now
+from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
+from featurestore.offline.base import SpineInput
+from featurestore.offline.training_sets import TrainingSetRequest, resolve_spine
+from featurestore.offline.writer_lease import open_writer_leases
+from featurestore.online import OnlineStore, open_online_store
+from featurestore.online.serving import OnlineFeatures, get_online_features
+from featurestore.online.sync import GroupSyncSummary, SyncProgress, sync
 
 
 class FeatureStore:
@@ -53,28 +57,13 @@ class FeatureStore:
     ) -> FeatureStore:
         """Groups from the project's manifest, the configured online store, and the offline store of the
         configured target (FEATURESTORE_TARGET): the local DuckDB file, or Athena."""
-        from featurestore.dbt_compiler import DbtCompiler
-
         catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
-        compiler = DbtCompiler(settings.project_dir, target=settings.target, profiles_dir=settings.profiles_dir)
-        training_sets: TrainingSetSource
-        if settings.target == "athena":
-            from featurestore.athena_offline_store import AthenaOfflineStore
-            from featurestore.athena_training_sets import AthenaTrainingSets
-
-            default_reader: OfflineReader = AthenaOfflineStore(settings.athena)
-            training_sets = AthenaTrainingSets(settings.athena, compiler, catalog)
-        else:
-            from featurestore.offline_store import DuckDBOfflineStore
-            from featurestore.training_sets import LocalTrainingSets
-
-            default_reader = DuckDBOfflineStore(settings.duckdb_path)
-            training_sets = LocalTrainingSets(settings.duckdb_path, compiler, catalog)
+        offline = open_offline_store(settings, catalog)
         return cls(
             catalog,
             open_online_store(settings.online),
-            offline_reader=offline_reader or default_reader,
-            training_sets=training_sets,
+            offline_reader=offline_reader or offline.store,
+            training_sets=offline.training_sets,
             settings=settings,
             now=now or utc_now,
         )
@@ -97,7 +86,7 @@ class FeatureStore:
         full_feature_names: bool = True,
         as_pandas: bool = False,
     ) -> Any:
-        """The spine (a pandas DataFrame, a pyarrow Table or a table name) with each of `features`
+        """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of `features`
         ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join; see
         docs/training_sets.md. A pyarrow Table in the spine's row order, or a pandas DataFrame."""
         if self.training_sets is None:
@@ -110,7 +99,7 @@ class FeatureStore:
             ttl=dict(ttl or {}),
             full_feature_names=full_feature_names,
         )
-        table = self.training_sets.get(spine, request)
+        table = self.training_sets.get(resolve_spine(spine), request)
         return table.to_pandas() if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:
@@ -127,11 +116,12 @@ class FeatureStore:
         self, select: Sequence[str] | None = None, progress: SyncProgress | None = None, *, full: bool = False
     ) -> Iterable[GroupSyncSummary]:
         """Sync the selected (default: all online) groups from the offline store: each entity's values valid
-        at this store's `now` (the wall clock unless injected); see featurestore.sync. `full`: compare every
+        at this store's `now` (the wall clock unless injected); see featurestore.online.sync. `full`: compare every
         entity with the stored items and repair values whose offline row a backfill removed."""
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
         overlap = self.settings.online.sync_overlap if self.settings else None
+        writers = open_writer_leases(self.settings) if self.settings else None
         return sync(
             self.catalog,
             self.offline_reader,
@@ -140,6 +130,7 @@ class FeatureStore:
             now=self._now,
             progress=progress,
             full=full,
+            writers=writers,
             **({"overlap": overlap} if overlap is not None else {}),
         )
 

@@ -1,0 +1,134 @@
+"""Range backfills: `--vars '{backfill_start: ..., backfill_end: ...}'` recomputes exactly that range,
+deletes the range's rows the logic no longer produces, and touches nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+from support.local_project import LocalProject, make_local_project
+
+from featurestore.demo.data import DemoDataConfig, generate_demo_data
+
+TABLE = "main_features.user_engagement"
+START, END = "2026-10-02", "2026-10-03"
+IN_RANGE, OUT_OF_RANGE = "2026-10-02 12:00:00", "2026-10-03 12:00:00"
+GHOST_USER = 987_654_321
+
+
+def _rows(project: LocalProject, where: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(project.duckdb_path), read_only=True) as connection:
+        return connection.sql(f"select * from {TABLE} where {where} order by user_id, effective_at").fetchall()
+
+
+def _backfill_vars(start: str, end: str) -> str:
+    return json.dumps({"backfill_start": start, "backfill_end": end})
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
+    project = make_local_project(tmp_path_factory.mktemp("backfill"))
+    generate_demo_data(DemoDataConfig(users=120, days=4, seed=5), project.root / "raw")
+    result = project.dbt("run", "--select", "+user_engagement")
+    assert result.returncode == 0, result.stdout[-4000:]
+    yield project
+
+
+def test_a_range_backfill_replaces_exactly_its_range(project: LocalProject) -> None:
+    # Rows the logic does not produce stand in for what an old version of the logic left behind.
+    with duckdb.connect(str(project.duckdb_path)) as connection:
+        columns = [name for name, *_ in connection.sql(f"describe {TABLE}").fetchall()]
+        for at in (IN_RANGE, OUT_OF_RANGE):
+            values = {"user_id": GHOST_USER, "effective_at": at, "last_active_at": at, "computed_at": at}
+            connection.execute(
+                f"insert into {TABLE} ({', '.join(values)}) values ({', '.join('?' for _ in values)})",
+                list(values.values()),
+            )
+        # Pretend the in-range values were computed by old logic: the backfill must rewrite them.
+        connection.execute(
+            f"update {TABLE} set clicks_7d = clicks_7d + 1000 "
+            f"where effective_at >= '{START}' and effective_at < '{END}' and user_id <> {GHOST_USER}"
+        )
+    assert "clicks_7d" in columns
+    outside = f"effective_at < '{START}' or effective_at >= '{END}'"
+    before_outside = _rows(project, outside)
+
+    result = project.dbt("run", "--select", "user_engagement", "--vars", _backfill_vars(START, END))
+    assert result.returncode == 0, result.stdout[-4000:]
+    compiled = (project.target_path / "run/featurestore/models/feature_groups/user_engagement.sql").read_text()
+    assert f"DBT_INTERNAL_DEST.effective_at >= timestamp '{START} 00:00:00'" in compiled
+    assert f"DBT_INTERNAL_DEST.effective_at < timestamp '{END} 00:00:00'" in compiled
+
+    # Nothing outside the range changed, not even its bookkeeping; the out-of-range ghost is still there.
+    assert _rows(project, outside) == before_outside
+    assert _rows(project, f"user_id = {GHOST_USER}") == [row for row in before_outside if row[0] == GHOST_USER]
+    backfilled = _rows(project, f"effective_at >= '{START}' and effective_at < '{END}'")
+    assert backfilled and all(row[columns.index("clicks_7d")] < 1000 for row in backfilled)
+
+    # Inside the range the rows are exactly what a full rebuild computes.
+    result = project.dbt("run", "--select", "user_engagement", "--full-refresh")
+    assert result.returncode == 0, result.stdout[-4000:]
+    rebuilt = _rows(project, f"effective_at >= '{START}' and effective_at < '{END}'")
+    computed_at = columns.index("computed_at")
+
+    def strip(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        return [row[:computed_at] + row[computed_at + 1 :] for row in rows]
+
+    assert strip(backfilled) == strip(rebuilt)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"backfill_start": START}, "needs both backfill_start and backfill_end"),
+        ({"backfill_start": "2026-10-02", "backfill_end": "2026-10-01"}, "must be before backfill_end"),
+        ({"backfill_start": "yesterday", "backfill_end": END}, "backfill_start=yesterday is not an ISO date"),
+        ({"backfill_start": "2026-10-02T00:01", "backfill_end": END}, "does not lie on the group's 300-second grain"),
+    ],
+)
+def test_a_bad_backfill_range_is_refused_naming_the_variable(
+    project: LocalProject, variables: dict[str, str], message: str
+) -> None:
+    before = _rows(project, "true")
+    result = project.dbt("run", "--select", "user_engagement", "--vars", json.dumps(variables))
+    assert result.returncode != 0
+    assert message in " ".join(result.stdout.split())
+    assert _rows(project, "true") == before
+
+
+def test_a_backfill_cannot_be_combined_with_a_full_refresh(project: LocalProject) -> None:
+    result = project.dbt("run", "--select", "user_engagement", "--full-refresh", "--vars", _backfill_vars(START, END))
+    assert result.returncode != 0
+    assert "cannot be combined with --full-refresh" in " ".join(result.stdout.split())
+
+
+def test_the_cli_backfills_in_chunks_and_resumes(project: LocalProject) -> None:
+    range_rows = f"effective_at >= '{START}' and effective_at < '2026-10-04'"
+    before = _rows(project, range_rows)
+    first = project.featurestore(
+        "backfill", "user_engagement", "--start", START, "--end", "2026-10-04", "--chunk-days", "1"
+    )
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "recomputed 2 chunk(s) of 2" in first.stdout
+    after = _rows(project, range_rows)
+    computed_at = -1  # the last column
+
+    def strip(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        return [row[:computed_at] for row in rows]
+
+    # Same logic, same values; every row of the range was rewritten by this backfill.
+    assert strip(after) == strip(before)
+    assert all(new[computed_at] > old[computed_at] for new, old in zip(after, before, strict=True))
+
+    again = project.featurestore(
+        "backfill", "user_engagement", "--start", START, "--end", "2026-10-04", "--chunk-days", "1"
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "recomputed 0 chunk(s) of 2" in again.stdout
+    assert _rows(project, range_rows) == after
+
+    unknown = project.featurestore("backfill", "user_engagment", "--start", START, "--end", END)
+    assert unknown.returncode == 1
+    assert "unknown feature group 'user_engagment'" in unknown.stderr
