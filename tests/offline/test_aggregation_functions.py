@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pytest
 import yaml
-from support.athena_parity import TRINO_DIVISION, athena_to_duckdb, relation_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.athena_parity import TRINO_DIVISION, athena_to_duckdb, relation_key
 from support.local_project import copy_project, make_local_project
 
 if TYPE_CHECKING:
