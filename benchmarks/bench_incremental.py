@@ -47,6 +47,9 @@ import duckdb
 import featurestore.demo
 from featurestore.demo import DemoDataConfig, generate_demo_data
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from legacy_project import overlay_functions, overlay_legacy
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FEATURE_GROUPS = "path:models/feature_groups"
 # What a scheduled micro-batch runs: the incremental staging tables and the feature groups they feed.
@@ -106,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     # A feature store's history grows by time passing, not by users appearing: by default the sizes are
     # reached with a fixed population and longer histories, which is what "flat as history grows" means.
     parser.add_argument("--users", type=int, default=3000, help="users (days of history scale with the size)")
+    parser.add_argument(
+        "--variants",
+        type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        default=["declarative"],
+        help="comma-separated: declarative (this checkout's groups), legacy (the hand-written groups they "
+        "replaced, benchmarks/legacy/), functions (one group per function: sum, min, max, count_distinct)",
+    )
     parser.add_argument(
         "--days", type=int, default=None, help="fix the days of history instead, and scale users with the size"
     )
@@ -317,8 +327,9 @@ class DbtRun:
 class Project:
     """A throwaway copy of the dbt project on the local target (same layout as tests/local_project.py)."""
 
-    def __init__(self, root: Path, raw_dir: Path) -> None:
+    def __init__(self, root: Path, raw_dir: Path, variant: str = "declarative") -> None:
         self.root = root
+        self.variant = variant
         self.target_path = root / "target"
         self.logs = root / "bench-logs"
         self.duckdb_path = self.target_path / "featurestore.duckdb"
@@ -332,6 +343,10 @@ class Project:
             shutil.copy(PROJECT_DIR / name, root / name)
         for folder in ("models", "macros", "seeds", "tests/dbt"):
             shutil.copytree(PROJECT_DIR / folder, root / folder)
+        if variant == "legacy":
+            overlay_legacy(root)
+        elif variant == "functions":
+            overlay_functions(root)
         profiles_dir = root / ".dbt"
         profiles_dir.mkdir()
         shutil.copy(root / "profiles.example.yml", profiles_dir / "profiles.yml")
@@ -404,6 +419,7 @@ class SizeResult:
     startup: list[DbtRun]
     backfill: DbtRun | None
     backfill_range: tuple[str, str] | None
+    variant: str = "declarative"
 
     @property
     def incremental_median(self) -> float:
@@ -438,21 +454,23 @@ def population(events: int, args: argparse.Namespace) -> tuple[int, int]:
     return args.users, days_for(events, args.users)
 
 
-def bench_size(events: int, args: argparse.Namespace) -> SizeResult:
-    label = size_label(events)
+def bench_size(events: int, args: argparse.Namespace, variant: str = "declarative") -> SizeResult:
+    label = size_label(events) + ("" if variant == "declarative" and len(args.variants) == 1 else f" {variant}")
     log(f"== {label} events")
     users, days = population(events, args)
     config = DemoDataConfig(users=users, days=days, start=args.start, seed=args.seed)
     # Data is keyed by its config, not the size label, so a different --days does not reuse stale data.
     data_dir = args.work_dir / f"data-u{config.users}-d{config.days}-{config.start}-s{config.seed}"
     history = prepare_history(config, data_dir / "raw")
-    project = Project(args.work_dir / f"run-{label}", history.raw_dir)
+    project = Project(args.work_dir / f"run-{label.replace(' ', '-')}", history.raw_dir, variant)
     try:
         # Parse once untimed: every timed run then starts from dbt's partial-parse cache, as a scheduled
         # deployment that keeps its target/ folder would.
         project.dbt("parse", "parse")
         log("  full refresh ...")
-        full = project.dbt("full-refresh", "run", "--select", f"+{FEATURE_GROUPS}", "--full-refresh")
+        # The functions variant's groups read reactions only; the micro-batch also runs the impressions staging.
+        staging = ["+path:models/staging"] if variant == "functions" else []
+        full = project.dbt("full-refresh", "run", "--select", f"+{FEATURE_GROUPS}", *staging, "--full-refresh")
         log(f"  full refresh: {full.seconds:.1f} s, {history.events / full.seconds:,.0f} events/s")
 
         batcher = MicroBatcher(history.raw_dir, args.batch_minutes)
@@ -493,7 +511,7 @@ def bench_size(events: int, args: argparse.Namespace) -> SizeResult:
     finally:
         if not args.keep:
             shutil.rmtree(project.root, ignore_errors=True)
-    return SizeResult(label, history, full, template, incremental, startup, backfill, backfill_range)
+    return SizeResult(label, history, full, template, incremental, startup, backfill, backfill_range, variant)
 
 
 def _backfill_range(newest: datetime.datetime, args: argparse.Namespace) -> tuple[str, str]:
@@ -611,6 +629,10 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
     lines += _table(["size", "users x days", "events", "wall", "models", "events/s (wall)", "peak RSS"], rows)
 
     base = results[0]
+
+    def smallest(result: SizeResult) -> SizeResult:
+        return next(r for r in results if r.variant == result.variant)
+
     lines += [
         "",
         f"### Incremental micro-batch ({args.batch_minutes} minutes of new events)",
@@ -642,8 +664,8 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
                 f"{r.incremental_net:.1f} s",
                 f"{model:.1f} s" if model is not None else "-",
                 f"{staging:.1f} s",
-                f"{r.incremental_median / base.incremental_median:.2f}x",
-                f"{r.incremental_net / base.incremental_net:.2f}x" if base.incremental_net > 0 else "-",
+                f"{r.incremental_median / smallest(r).incremental_median:.2f}x",
+                f"{r.incremental_net / smallest(r).incremental_net:.2f}x" if smallest(r).incremental_net > 0 else "-",
                 _mb(max(run.peak_rss_mb for run in r.incremental)),
             ]
         )
@@ -662,8 +684,8 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
         ],
         rows,
     )
-    if len(results) > 1:
-        top = results[-1]
+    if len({r.label.split()[0] for r in results}) > 1:
+        top = [r for r in results if r.variant == base.variant][-1]
         ratio = top.incremental_median / base.incremental_median
         verdict = "met" if ratio <= 1.5 else "not met"
         lines += [
@@ -758,7 +780,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join([".venv/bin/python", "benchmarks/bench_incremental.py", *raw_argv])
 
     began = time.perf_counter()
-    results = [bench_size(events, args) for events in args.sizes]
+    for variant in args.variants:
+        if variant not in ("declarative", "legacy", "functions"):
+            parser.error(f"--variants: unknown variant {variant!r}")
+    # Side by side: each size runs every variant on the same data before the next size.
+    results = [bench_size(events, args, variant) for events in args.sizes for variant in args.variants]
     report = render_report(results, args, command, time.perf_counter() - began)
     print(report)
     out.write_text(report)

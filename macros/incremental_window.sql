@@ -7,7 +7,9 @@
 
     - Full build (first run or --full-refresh): everything, all bounds none.
     - Incremental run: from `lookback_hours` before the newest event already in the table (so late arrivals
-      are picked up), floored to the group's grain; no upper bound. The newest event is read with
+      are picked up), floored to the group's grain; no upper bound. The newest event is the newest
+      `watermark_column` minus `watermark_offset_seconds` (declarative groups read their newest row, which
+      lies at most the longest window after the newest event). The newest event is read with
       newest_value(), which on Athena reads only recent partitions of the table.
     - Range backfill (`--vars '{backfill_start: ..., backfill_end: ...}'`, ISO dates or times, UTC): exactly
       [backfill_start, backfill_end), which must lie on the group's grain. The post-hook
@@ -18,7 +20,7 @@
     parses the project, when the table cannot be read, and Athena only prunes Iceberg partitions on
     literals (a `select max(...)` subquery makes the MERGE scan the whole table). The model must declare
     `incremental_predicates=[]`. -#}
-{% macro incremental_window(watermark_column, event_time_column, lookback_hours, grain_seconds, history_seconds) %}
+{% macro incremental_window(watermark_column, event_time_column, lookback_hours, grain_seconds, history_seconds, watermark_offset_seconds=0) %}
     {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none} -%}
     {%- set backfill = featurestore.backfill_range() -%}
     {%- if not execute -%}
@@ -62,7 +64,7 @@
         {%- if watermark is none -%}
             {{ return(bounds) }}
         {%- endif -%}
-        {%- set start_seconds = (watermark.replace(tzinfo=none) - epoch).total_seconds() - lookback_hours * 3600 -%}
+        {%- set start_seconds = (watermark.replace(tzinfo=none) - epoch).total_seconds() - lookback_hours * 3600 - watermark_offset_seconds -%}
         {%- do bounds.update({
             'recompute_from': epoch + modules.datetime.timedelta(seconds=(start_seconds // grain_seconds) * grain_seconds),
         }) -%}

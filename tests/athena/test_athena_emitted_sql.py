@@ -98,25 +98,34 @@ RECENT_DAYS = 3
 class FeatureGroup:
     name: str
     unique_key: tuple[str, ...]
-    watermark_column: str
     grain_seconds: int
+    # The longest window (0 for an attribute group): the newest row lies at most this and a bucket after the
+    # newest event, so the watermark (the newest row) is read back by that much.
+    longest_seconds: int
     schema: str = FEATURES_SCHEMA
     event_time: str = "effective_at"
 
+    @property
+    def watermark_column(self) -> str:
+        return self.event_time
+
     def incremental_lower_bound(self) -> dt.datetime:
         """recompute_from of an incremental run, computed independently of the macro."""
-        start = WATERMARK - dt.timedelta(hours=LOOKBACK_HOURS)
+        offset = self.longest_seconds + self.grain_seconds if self.longest_seconds else 0
+        start = WATERMARK - dt.timedelta(hours=LOOKBACK_HOURS, seconds=offset)
         epoch = dt.datetime(1970, 1, 1)
         seconds = int((start - epoch).total_seconds()) // self.grain_seconds * self.grain_seconds
         return epoch + dt.timedelta(seconds=seconds)
 
 
+DAY_SECONDS = 86400
 FEATURE_GROUPS = (
-    FeatureGroup("user_engagement", ("user_id", "effective_at"), "last_active_at", 300),
-    FeatureGroup("article_popularity", ("article_id", "effective_at"), "last_engaged_at", 300),
-    FeatureGroup("user_category_affinity", ("user_id", "category", "effective_at"), "last_clicked_at", 3600),
+    FeatureGroup("user_engagement", ("user_id", "effective_at"), 300, 7 * DAY_SECONDS),
+    FeatureGroup("article_popularity", ("article_id", "effective_at"), 300, DAY_SECONDS),
+    FeatureGroup("user_category_affinity", ("user_id", "category", "effective_at"), 3600, 30 * DAY_SECONDS),
+    FeatureGroup("article_reactions", ("article_id", "effective_at"), 300, DAY_SECONDS),
+    FeatureGroup("article_attributes", ("article_id", "published_at"), 1, 0, event_time="published_at"),
 )
-EVENT_TIME = "effective_at"
 PARTITIONING = "day(effective_at)"
 
 
@@ -137,7 +146,14 @@ STAGING_MODELS = (
 )
 
 # Glue types of Athena Iceberg tables for the YAML data types (Glue says `string` for varchar).
-GLUE_TYPES = {"bigint": "bigint", "integer": "int", "double": "double", "timestamp": "timestamp", "varchar": "string"}
+GLUE_TYPES = {
+    "bigint": "bigint",
+    "integer": "int",
+    "double": "double",
+    "timestamp": "timestamp",
+    "varchar": "string",
+    "boolean": "boolean",
+}
 
 # dbt's query comment, prepended to every statement: `-- /* {json} */`.
 QUERY_COMMENT = re.compile(r"\A\s*--\s*/\*\s*(\{.*?\})\s*\*/\s*\n", re.DOTALL)
@@ -499,45 +515,57 @@ def merge_problems(
     return problems
 
 
-def update_condition_problems(sql: str, group: FeatureGroup, expected: bool) -> list[str]:
-    """The MERGE's `when matched and <condition>`: on incremental runs (expected), `target.c is distinct from
-    src.c` or'ed over every column of the model's YAML except the unique key and computed_at, so unchanged
-    rows keep their computed_at; on backfills none, so the stale-row DELETE can tell rewritten rows."""
+def update_condition_problems(sql: str, group: FeatureGroup) -> list[str]:
+    """The MERGE's `when matched and <condition>`: `target.computed_at is distinct from src.computed_at`. The
+    model keeps the stored computed_at of rows whose values did not change (`stored_row_problems`), so
+    unchanged rows are not rewritten; a range backfill stamps every row, so every matched row is updated
+    and the stale-row DELETE can tell rewritten rows."""
     merge = sqlglot.parse_one(sql, read="athena")
     assert isinstance(merge, exp.Merge)
     matched = [w for w in merge.args["whens"].expressions if w.args.get("matched")]
     if len(matched) != 1:
         return [f"{len(matched)} WHEN MATCHED clauses"]
     condition = matched[0].args.get("condition")
-    if not expected:
-        return [] if condition is None else [f"unexpected update condition {condition.sql('athena')}"]
     if condition is None:
-        return ["no update condition: every matched row would get a new computed_at"]
-    parts: list[exp.Expression] = []
-    pending = [condition.unnest()]
-    while pending:
-        node = pending.pop().unnest()
-        if isinstance(node, exp.Or):
-            pending += [node.left, node.right]
-        else:
-            parts.append(node)
-    compared = set()
+        return ["no update condition: every matched row would be rewritten"]
+    condition = condition.unnest()
+    if not (
+        isinstance(condition, exp.NullSafeNEQ)
+        and is_column(condition.left, "target", "computed_at")
+        and is_column(condition.right, "src", "computed_at")
+    ):
+        return [f"not `target.computed_at is distinct from src.computed_at`: {condition.sql('athena')}"]
+    return []
+
+
+def stored_row_problems(sql: str, group: FeatureGroup, lower: dt.datetime) -> list[str]:
+    """The model's reads of its own table (the stored computed_at of unchanged rows, and an attribute
+    group's previous values): each must be bounded by a literal on the event time, and the stored
+    computed_at must be kept only when every value column is unchanged (null-safe)."""
+    statement = sqlglot.parse_one(sql, read="athena")
     problems = []
-    for part in parts:
-        if (
-            isinstance(part, exp.NullSafeNEQ)
-            and is_column(part.left, "target", part.left.name)
-            and is_column(part.right, "src", part.left.name)
-        ):
-            compared.add(part.left.name)
-        else:
-            problems.append(f"not a null-safe comparison of target and src: {part.sql('athena')}")
+    reads = [t for t in statement.find_all(exp.Table) if t.name == group.name and t.db == group.schema]
+    for table in reads:
+        select = table.find_ancestor(exp.Select)
+        where = select.args.get("where") if select is not None else None
+        literal_bounds = [
+            part
+            for part in (flat_conjuncts(where.this) if where is not None else [])
+            if isinstance(part, exp.GTE | exp.LT)
+            and is_column(part.left, "", group.event_time)
+            and timestamp_literal(part.right) == lower
+        ]
+        if not literal_bounds:
+            problems.append(f"reads {group.name} without a literal bound at {lower} on {group.event_time}")
+    if not reads:
+        problems.append(f"never reads {group.name}: the stored computed_at of unchanged rows is lost")
+    kept = set()
+    for node in statement.find_all(exp.NullSafeEQ):
+        if isinstance(node.right, exp.Column) and node.right.table == "fg_stored":
+            kept.add(node.right.name)
     value_columns = set(model_columns(group.name)) - set(group.unique_key) - {"computed_at"}
-    if compared != value_columns:
-        problems.append(
-            f"compares {sorted(compared)}; expected every value column {sorted(value_columns)} "
-            f"(missing {sorted(value_columns - compared)}, extra {sorted(compared - value_columns)})"
-        )
+    if kept != value_columns:
+        problems.append(f"keeps computed_at when {sorted(kept)} are unchanged; expected {sorted(value_columns)}")
     return problems
 
 
@@ -657,23 +685,37 @@ def test_merge_check_accepts_a_good_merge() -> None:
     assert merge_problems(GOOD_MERGE, FEATURE_GROUPS[0], dt.datetime(2026, 10, 3, 4, 5), None) == []
 
 
-def _with_update_condition(merge: str, columns: Sequence[str]) -> str:
-    condition = " or ".join(f"target.{c} is distinct from src.{c}" for c in columns)
+def _with_update_condition(merge: str, condition: str) -> str:
     return merge.replace("when matched then", f"when matched and ({condition}) then")
 
 
 def test_update_condition_check() -> None:
     group = FEATURE_GROUPS[0]
+    good = "target.computed_at is distinct from src.computed_at"
+    assert update_condition_problems(_with_update_condition(GOOD_MERGE, good), group) == []
+    assert "no update condition" in update_condition_problems(GOOD_MERGE, group)[0]
+    not_null_safe = good.replace(" is distinct from ", " <> ")
+    assert update_condition_problems(_with_update_condition(GOOD_MERGE, not_null_safe), group)
+    other_column = good.replace("computed_at", "clicks_1h")
+    assert update_condition_problems(_with_update_condition(GOOD_MERGE, other_column), group)
+
+
+def test_stored_row_check() -> None:
+    group = FEATURE_GROUPS[0]
+    lower = dt.datetime(2026, 10, 3, 4, 5)
     columns = [c for c in model_columns(group.name) if c not in group.unique_key and c != "computed_at"]
-    assert update_condition_problems(_with_update_condition(GOOD_MERGE, columns), group, expected=True) == []
-    assert update_condition_problems(GOOD_MERGE, group, expected=False) == []
-    assert "no update condition" in update_condition_problems(GOOD_MERGE, group, expected=True)[0]
-    missing = update_condition_problems(_with_update_condition(GOOD_MERGE, columns[1:]), group, expected=True)
-    assert any(columns[0] in p for p in missing), missing
-    with_computed_at = _with_update_condition(GOOD_MERGE, [*columns, "computed_at"])
-    assert any("extra ['computed_at']" in p for p in update_condition_problems(with_computed_at, group, True))
-    not_null_safe = _with_update_condition(GOOD_MERGE, columns).replace(" is distinct from ", " <> ", 1)
-    assert any("null-safe" in p for p in update_condition_problems(not_null_safe, group, expected=True))
+    same = " and ".join(f"features.{c} is not distinct from fg_stored.{c}" for c in columns)
+    table = f'"awsdatacatalog"."{FEATURES_SCHEMA}"."{group.name}"'
+    good = (
+        f"select case when {same} then fg_stored.computed_at end as computed_at from features "
+        f"left join (select * from {table} where effective_at >= timestamp '2026-10-03 04:05:00') as fg_stored "
+        "on features.user_id = fg_stored.user_id"
+    )
+    assert stored_row_problems(good, group, lower) == []
+    unbounded = good.replace(" where effective_at >= timestamp '2026-10-03 04:05:00'", "")
+    assert any("without a literal bound" in p for p in stored_row_problems(unbounded, group, lower))
+    missing = good.replace(f"features.{columns[0]} is not distinct from fg_stored.{columns[0]} and ", "")
+    assert any("keeps computed_at" in p for p in stored_row_problems(missing, group, lower))
 
 
 @pytest.mark.parametrize(
@@ -732,7 +774,7 @@ def test_every_statement_is_valid_athena_sql(runs: dict[str, Run], run_name: str
 @pytest.mark.parametrize("group", FEATURE_GROUPS, ids=GROUP_IDS)
 def test_first_build_is_an_iceberg_ctas(runs: dict[str, Run], group: FeatureGroup) -> None:
     statements = runs["first_build"].of(group.name)
-    assert ctas_problems(ctas_of(statements, group.name).sql, group.name, group.name) == []
+    assert ctas_problems(ctas_of(statements, group.name).sql, group.name, group.name, f"day({group.event_time})") == []
     assert not [s for s in statements if re.match(r"(merge|delete|select\s+max)\b", s.sql, re.IGNORECASE)]
 
 
@@ -747,13 +789,13 @@ def test_incremental_run_merges_with_a_literal_lower_bound(runs: dict[str, Run],
     tmp_name = created_table(tmp.sql)
     # dbt-athena creates temporary tables unpartitioned (only the MERGE's target is).
     assert ctas_problems(tmp.sql, tmp_name, tmp_name, partitioning=None) == []
-    # The new rows are computed from the literal bounds alone: the target is read only by the watermark
-    # query (a `select max(...)` from it inside the model would scan every partition).
-    assert f'"{FEATURES_SCHEMA}"."{group.name}"' not in tmp.sql
+    # The new rows are computed from the literal bounds alone: the model reads its own table only within a
+    # literal bound (a `select max(...)` from it inside the model would scan every partition).
+    assert stored_row_problems(tmp.sql, group, group.incremental_lower_bound()) == []
     merge = only(statements, r"merge\b", "MERGE")
     assert statements.index(watermark) < statements.index(tmp) < statements.index(merge)
     assert merge_problems(merge.sql, group, group.incremental_lower_bound(), None) == []
-    assert update_condition_problems(merge.sql, group, expected=True) == []
+    assert update_condition_problems(merge.sql, group) == []
     assert not [s for s in statements if re.match(r"delete\b", s.sql, re.IGNORECASE)]
     # The temporary table is dropped again (through Glue).
     assert not [name for name in runs["incremental"].tables if name.startswith(group.name + TMP_SUFFIX)]
@@ -765,7 +807,7 @@ def test_backfill_merges_and_deletes_within_literal_bounds(runs: dict[str, Run],
     assert not [s for s in statements if s.sql.lower().startswith("select max(")], "a backfill needs no watermark"
     merge = only(statements, r"merge\b", "MERGE")
     assert merge_problems(merge.sql, group, BACKFILL_START, BACKFILL_END) == []
-    assert update_condition_problems(merge.sql, group, expected=False) == []
+    assert update_condition_problems(merge.sql, group) == []
     delete = only(statements, r"delete\b", "DELETE")
     assert statements.index(merge) < statements.index(delete), "the stale-row DELETE must run after the MERGE"
     parsed = sqlglot.parse_one(delete.sql, read="athena")
@@ -773,7 +815,7 @@ def test_backfill_merges_and_deletes_within_literal_bounds(runs: dict[str, Run],
     assert (parsed.this.name, parsed.this.db) == (group.name, FEATURES_SCHEMA)
     where = parsed.args["where"].this
     # The unqualified event-time column: a DELETE has no alias.
-    assert bound_problems(where, "", EVENT_TIME, BACKFILL_START, BACKFILL_END) == []
+    assert bound_problems(where, "", group.event_time, BACKFILL_START, BACKFILL_END) == []
     # Only rows this run did not rewrite: computed_at before this invocation's literal start time.
     (stale,) = [p for p in flat_conjuncts(where) if isinstance(p, exp.Or)]
     assert isinstance(stale.left, exp.Is) and is_column(stale.left.this, "", "computed_at")
@@ -791,7 +833,7 @@ def test_full_refresh_rebuilds_at_a_new_location(runs: dict[str, Run], group: Fe
     # dbt-athena's "high availability" path: the new table is built as __dbt_tmp under the *target's*
     # S3 prefix, then swapped in by two renames.
     ctas = ctas_of(statements, group.name + TMP_SUFFIX)
-    assert ctas_problems(ctas.sql, group.name + TMP_SUFFIX, group.name) == []
+    assert ctas_problems(ctas.sql, group.name + TMP_SUFFIX, group.name, f"day({group.event_time})") == []
     renames = [m.groupdict() for s in run.statements if (m := RENAME_TABLE.match(s.sql)) and group.name in s.sql]
     assert [(r["table"], r["to_table"]) for r in renames] == [
         (group.name, group.name + "__bkp"),

@@ -294,8 +294,15 @@ def test_every_table_write_has_types_athena_can_store(parity_build: ParityBuild)
     # Not vacuous: the check saw the timestamp(6) columns of every table, typed from the SQL.
     tables = {model.name: model for model in models if model.storage is not None}
     assert {model.storage for model in tables.values()} == {"iceberg"}
-    for name in ("user_engagement", "article_popularity", "user_category_affinity"):
-        for column in ("effective_at", "computed_at"):
+    event_times = {
+        "user_engagement": "effective_at",
+        "article_popularity": "effective_at",
+        "user_category_affinity": "effective_at",
+        "article_reactions": "effective_at",
+        "article_attributes": "published_at",
+    }
+    for name, event_time in event_times.items():
+        for column in (event_time, "computed_at"):
             assert tables[name].columns[column].sql("athena") == "TIMESTAMP(6)", (name, column)
     assert tables["impression_click_labels"].columns["shown_at"].sql("athena") == "TIMESTAMP(6)"
     assert unknown_columns(models) == ["audit_late_arrivals.max_delay_hours"], "type the new columns in YAML"

@@ -1,6 +1,6 @@
 """Portability guard: SQL whose meaning differs between Trino (Athena) and DuckDB is banned or covered by parity.
 
-The athena SQL is only ever executed here after sqlglot transpiles it to DuckDB (`tests/test_athena_parity.py`).
+The athena SQL is only ever executed here after sqlglot transpiles it to DuckDB (`tests/athena/test_athena_parity.py`).
 For most constructs that proves the Trino meaning; for the ones below sqlglot keeps the text and DuckDB gives
 it another meaning, so the parity test would pass while Athena returns something else. Each one is either
 banned in models, macros and dbt tests by this check (it runs in `make test`, no dbt or AWS needed), or

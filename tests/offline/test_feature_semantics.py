@@ -637,14 +637,26 @@ def _mutated_1h_window(sql: str) -> str | None:
 
 def mutated_every_click_counts(sql: str) -> str | None:
     # Drops the first-click filter: every click reaction on an impression would count.
-    mutated, count = re.subn(r"\bclick_number\s*=\s*1\b", "true", sql)
+    mutated, count = re.subn(r"(?:\b\w+\.)?\bclick_number\s*=\s*1\b", "true", sql)
     return mutated if count else None
 
 
 def mutated_click_cap(sql: str, cap_seconds: int) -> str | None:
-    # The cap is the only place the longest window appears in seconds (windows are bucket counts).
-    mutated, count = re.subn(rf"(?<![\w.']){cap_seconds}(?![\w.'])", str(cap_seconds * 10), sql)
-    return mutated if count else None
+    # The cap is the only interval literal of the longest window's length (`interval '7' day`); windows are
+    # bucket counts. Older SQL spelled it in seconds.
+    units = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+    def widen(match: re.Match[str]) -> str:
+        if int(match["amount"]) * units[match["unit"].lower()] != cap_seconds:
+            return match[0]
+        return f"interval '{int(match['amount']) * 10}' {match['unit']}"
+
+    pattern = r"interval\s+'(?P<amount>\d+)'\s+(?P<unit>second|minute|hour|day)\b"
+    mutated = re.sub(pattern, widen, sql, flags=re.IGNORECASE)
+    if mutated == sql:
+        mutated, count = re.subn(rf"(?<![\w.']){cap_seconds}(?![\w.'])", str(cap_seconds * 10), sql)
+        return mutated if count else None
+    return mutated
 
 
 def mutant_or_skip(mutated: str | None, what: str) -> str:

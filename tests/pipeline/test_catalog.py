@@ -25,7 +25,13 @@ from featurestore.demo import DemoDataConfig, generate_demo_data
 pytestmark = [pytest.mark.dbt, pytest.mark.slow]
 
 AS_OF = dt.datetime(2026, 10, 3, 20, 0)
-GROUPS = ("article_popularity", "user_category_affinity", "user_engagement")
+GROUPS = (
+    "article_attributes",
+    "article_popularity",
+    "article_reactions",
+    "user_category_affinity",
+    "user_engagement",
+)
 
 
 @pytest.fixture(scope="module")
@@ -187,11 +193,12 @@ def test_index_loads_offline_and_its_search_filters(site: Path, tmp_path: Path) 
     dom = _browse(site, "index.html", tmp_path)
     assert 'data-ready="true"' in dom, "the search script did not run"
     assert _cards(dom) == dict.fromkeys(GROUPS, True)
-    assert "3 of 3 feature groups" in dom
+    assert "5 of 5 feature groups" in dom
 
     filtered = _browse(site, "index.html?q=dwell", tmp_path)
-    assert _cards(filtered) == {"article_popularity": False, "user_category_affinity": False, "user_engagement": True}
-    assert "1 of 3 feature groups match" in filtered
+    # user_engagement's dwell average and article_reactions' min/max dwell.
+    assert [name for name, shown in _cards(filtered).items() if shown] == ["article_reactions", "user_engagement"]
+    assert "2 of 5 feature groups match" in filtered
     # Within the shown group, the matching features are marked.
     assert re.search(r'<code data-feature="avg_dwell_seconds_1h[^"]*"[^>]*class="matched"', filtered) or re.search(
         r'class="matched"[^>]*data-feature="avg_dwell_seconds_1h', filtered

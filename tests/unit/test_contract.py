@@ -101,6 +101,17 @@ def test_ttl_units(text: str, expected: timedelta) -> None:
         ({"owner": ""}, "owner", "owning team"),
         ({"tags": ["user", 3]}, "tags", "list of names"),
         ({"onlne": True}, "onlne", "unknown key"),
+        ({"aggregations": ["sum"]}, "aggregations", "must be a mapping"),
+        ({"aggregations": {}, "attributes": {}}, "attributes", "not both"),
+        ({"aggregations": {"timestamp": "active at"}}, "aggregations.timestamp", "identifier"),
+        (
+            {"aggregations": {"features": [{"name": "clicks", "function": "sum", "column": "x;drop"}]}},
+            "aggregations.features[0].column",
+            "identifier",
+        ),
+        ({"aggregations": {"derived": [{"name": "select"}]}}, "aggregations.derived[0].name", "reserved"),
+        ({"aggregations": {"features": "clicks"}}, "aggregations.features", "must be a list"),
+        ({"attributes": {"valid_from": "published_at", "columns": ["Category"]}}, "attributes.columns[0]", ""),
     ],
 )
 def test_a_malformed_contract_names_the_model_and_the_field(

@@ -14,6 +14,8 @@ A model is a feature group when its `config.meta` holds a `feature_group` mappin
           freshness:                 # optional; defaults from the group's grain (featurestore.catalog.freshness)
             warn_after: 1h           #   lag of the newest event time behind now that warns
             error_after: 6h          #   ... and that is an error
+          aggregations: {...}        # optional: a declarative group (docs/feature_groups.md), or
+          attributes: {...}          # optional: a declarative attribute group
 
 Every declared column that is not an entity key, the event time or a bookkeeping column
 (`computed_at`: when the row was last recomputed) is a feature, and needs a `data_type` and a
@@ -32,7 +34,12 @@ from featurestore.core.errors import ContractError, UnknownFeatureError
 from featurestore.core.identifiers import contract_name_problem, excerpt, shorten
 
 CONTRACT_KEY = "feature_group"
-_ALLOWED_KEYS = frozenset({"entity", "event_time", "online", "ttl", "owner", "tags", "freshness"})
+_ALLOWED_KEYS = frozenset(
+    {"entity", "event_time", "online", "ttl", "owner", "tags", "freshness", "aggregations", "attributes"}
+)
+# Declarations of declarative groups (docs/feature_groups.md): dbt checks their contents when it compiles the
+# model (macros/feature_group_spec.sql); here only their shape, so a typo'd key is still named.
+_DECLARATION_KEYS = ("aggregations", "attributes")
 _TTL_PATTERN = re.compile(r"^(?P<amount>[1-9][0-9]*)(?P<unit>[smhdw])$")
 _TTL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 BOOKKEEPING_COLUMNS = frozenset({"computed_at"})
@@ -141,6 +148,26 @@ def _require_identifier(model: str, field: str, name: object) -> None:
         raise ContractError(model, field, problem)
 
 
+def _check_declaration_names(model: str, key: str, declaration: Mapping[str, Any]) -> None:
+    """Every name a declaration puts into generated SQL (columns read, features written) is a plain identifier."""
+    for field in ("timestamp", "anchor", "valid_from"):
+        if field in declaration:
+            _require_identifier(model, f"{key}.{field}", declaration[field])
+    if key == "attributes":
+        for index, column in enumerate(_string_list(model, f"{key}.columns", declaration.get("columns", []))):
+            _require_identifier(model, f"{key}.columns[{index}]", column)
+    for section in ("features", "derived"):
+        entries = declaration.get(section) or []
+        if not isinstance(entries, list):
+            raise ContractError(model, f"{key}.{section}", f"must be a list, got {excerpt(entries)}")
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, Mapping):
+                raise ContractError(model, f"{key}.{section}[{index}]", f"must be a mapping, got {excerpt(entry)}")
+            for field in ("name", "column"):
+                if field in entry:
+                    _require_identifier(model, f"{key}.{section}[{index}].{field}", entry[field])
+
+
 def _require_column(model: str, field: str, column: str, columns: Mapping[str, Any]) -> None:
     _require_identifier(model, field, column)
     if column not in columns:
@@ -179,6 +206,14 @@ def parse_feature_group(node: Mapping[str, Any]) -> FeatureGroup:
         )
 
     columns: Mapping[str, Any] = node.get("columns") or {}
+    for key in _DECLARATION_KEYS:
+        if key in contract and not isinstance(contract[key], Mapping):
+            raise ContractError(model, key, f"must be a mapping (see docs/feature_groups.md), got {contract[key]!r}")
+    if all(key in contract for key in _DECLARATION_KEYS):
+        raise ContractError(model, "attributes", "declare either aggregations or attributes, not both")
+    for key in _DECLARATION_KEYS:
+        if key in contract:
+            _check_declaration_names(model, key, contract[key])
 
     if "entity" not in contract:
         raise ContractError(model, "entity", "missing; list the entity key column(s), e.g. entity: [user_id]")

@@ -6,7 +6,7 @@
 
     Returns none (update every matched row) during a range backfill: delete_stale_backfill_rows() tells
     the rows this run produced by their fresh `computed_at`, so a backfill must stamp every row it writes.
-    `columns` lists every column except the unique key and `computed_at`; tests/test_athena_emitted_sql.py
+    `columns` lists every column except the unique key and `computed_at`; tests/athena/test_athena_emitted_sql.py
     checks that list against the model's YAML. -#}
 {% macro values_changed_condition(columns) -%}
     {{ return(adapter.dispatch('values_changed_condition', 'featurestore')(columns)) }}
