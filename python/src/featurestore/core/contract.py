@@ -239,7 +239,9 @@ class _Problems:
         self.errors.append(ContractError(model, field, problem))
 
 
-def _entity(model: str, contract: Mapping[str, Any], columns: Mapping[str, Any], problems: _Problems) -> tuple[str, ...]:
+def _entity(
+    model: str, contract: Mapping[str, Any], columns: Mapping[str, Any], problems: _Problems
+) -> tuple[str, ...]:
     if "entity" not in contract:
         problems.add(model, "entity", "missing; list the entity key column(s), e.g. entity: [user_id]")
         return ()
@@ -275,7 +277,9 @@ def _event_time(model: str, contract: Mapping[str, Any], columns: Mapping[str, A
 def _owner(model: str, contract: Mapping[str, Any]) -> str:
     owner = contract.get("owner")
     if not isinstance(owner, str) or not owner.strip():
-        raise ContractError(model, "owner", f"must name the owning team or person (e.g. owner: recsys-team), got {owner!r}")
+        raise ContractError(
+            model, "owner", f"must name the owning team or person (e.g. owner: recsys-team), got {owner!r}"
+        )
     return owner.strip()
 
 
@@ -345,7 +349,9 @@ def check_feature_group(node: Mapping[str, Any]) -> tuple[FeatureGroup | None, l
         data_type = str(column.get("data_type") or "").strip()
         description = str(column.get("description") or "").strip()
         if not data_type:
-            problems.add(model, f"columns.{name}", "feature column has no data_type; declare it, e.g. data_type: bigint")
+            problems.add(
+                model, f"columns.{name}", "feature column has no data_type; declare it, e.g. data_type: bigint"
+            )
         if not description:
             problems.add(model, f"columns.{name}", "feature column has no description; say what the value means")
         features.append(Feature(name=name, data_type=data_type.lower(), description=description))
