@@ -31,7 +31,9 @@
         {%- for feature in spec.features -%}
             {%- do values.append('pit_value_' ~ loop.index) -%}
         {%- endfor -%}
-        {%- set is_fresh = 'pit_matched_at > ' ~ featurestore.utc_timestamp(spine_time) ~ ' - '
+        {#- `ttl: none`: a matched value never expires. -#}
+        {%- set is_fresh = 'pit_matched_at is not null' if spec.ttl_seconds is none
+            else 'pit_matched_at > ' ~ featurestore.utc_timestamp(spine_time) ~ ' - '
             ~ featurestore.interval_literal(spec.ttl_seconds) -%}
         {%- set pass -%}
     select
