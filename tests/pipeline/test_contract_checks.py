@@ -123,7 +123,7 @@ def test_validate_reports_every_problem_of_every_model_before_any_model_runs(pro
         GOOD_SQL,
         group_yaml(
             "plans_missing_column",
-            extra="tags: oops",  # and no owner: two contract problems and a missing column in one model
+            extra="tags: {a: 1}",  # and no owner: two contract problems and a missing column in one model
             columns=COMPUTED_AT + "- name: plan_tier\n  data_type: varchar\n  description: Not selected.\n",
         ),
     )

@@ -120,7 +120,7 @@ def compile_feature_groups(project_dir: Path, target: str) -> list[ContractError
     target/ is then current. Returns the compile errors, one per failing model."""
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
-    common = ["--project-dir", str(project_dir), "--target", target, "--quiet"]
+    common = ["--project-dir", str(project_dir), "--target", target, "--log-level", "none"]
     parsed = dbtRunner().invoke(["parse", *common])
     if not parsed.success:
         return [ContractError(project_dir.name, "(dbt parse)", str(parsed.exception or "dbt parse failed"))]
