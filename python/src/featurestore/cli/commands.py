@@ -209,6 +209,10 @@ def sync_command(
             summaries.append(summary)
             # Printed as each group finishes.
             progress.console.print(sync_line(summary, settings, full=full))
+            if summary.state_changes:
+                progress.console.print(
+                    f"  {summary.group} changed ({'; '.join(summary.state_changes)}): every entity rewritten"
+                )
             warning = behind_warning(summary)
             if warning:
                 progress.console.print(warning)

@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from featurestore.core.errors import ContractError, UnknownFeatureError
@@ -251,7 +252,7 @@ def _entity(
     if not entity:
         problems.add(model, "entity", "must name at least one column")
     for column in entity:
-        problems.check(lambda column=column: _require_column(model, "entity", column, columns))
+        problems.check(partial(_require_column, model, "entity", column, columns))
     return entity
 
 
@@ -326,7 +327,7 @@ def check_feature_group(node: Mapping[str, Any]) -> tuple[FeatureGroup | None, l
         if not isinstance(contract[key], Mapping):
             problems.add(model, key, f"must be a mapping (see docs/feature_groups.md), got {contract[key]!r}")
         else:
-            problems.check(lambda key=key: _check_declaration_names(model, key, contract[key]))
+            problems.check(partial(_check_declaration_names, model, key, contract[key]))
     if len(declarative) == len(_DECLARATION_KEYS):
         problems.add(model, "attributes", "declare either aggregations or attributes, not both")
 

@@ -10,6 +10,7 @@ caller falls back to a zero-row query on the local engine or says the columns we
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -28,7 +29,7 @@ def output_columns(sql: str, dialect: str = "duckdb") -> list[str] | None:
     return _columns(statements[0], {})
 
 
-def _columns(query: exp.Expression, ctes: Mapping[str, exp.Expression]) -> list[str] | None:
+def _columns(query: Any, ctes: Mapping[str, Any]) -> list[str] | None:
     if isinstance(query, exp.Subquery):
         return _columns(query.this, ctes)
     scope = dict(ctes)
@@ -71,7 +72,7 @@ def _star(projection: exp.Expression) -> str | None:
     return projection.table.lower() if isinstance(projection, exp.Column) else ""
 
 
-def _star_columns(query: exp.Select, table: str, scope: Mapping[str, exp.Expression]) -> list[str] | None:
+def _star_columns(query: exp.Select, table: str, scope: Mapping[str, Any]) -> list[str] | None:
     from_ = query.args.get("from") or query.args.get("from_")
     sources = [from_.this] if from_ is not None else []
     sources += [join.this for join in query.args.get("joins") or []]

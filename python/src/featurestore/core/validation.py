@@ -124,7 +124,7 @@ def compile_feature_groups(project_dir: Path, target: str) -> list[ContractError
     parsed = dbtRunner().invoke(["parse", *common])
     if not parsed.success:
         return [ContractError(project_dir.name, "(dbt parse)", str(parsed.exception or "dbt parse failed"))]
-    manifest = parsed.result
+    manifest: Any = parsed.result
     names = sorted(
         node.name
         for node in manifest.nodes.values()
@@ -135,9 +135,10 @@ def compile_feature_groups(project_dir: Path, target: str) -> list[ContractError
     compiled = dbtRunner(manifest=manifest).invoke(["compile", "--select", *names, *common])
     if compiled.success:
         return []
+    results: Any = compiled.result
     errors = [
         ContractError(str(result.node.name), "(dbt compile)", str(result.message))
-        for result in (compiled.result.results if compiled.result is not None else [])
+        for result in (results.results if results is not None else [])
         if str(result.status) == "error"
     ]
     return errors or [ContractError(project_dir.name, "(dbt compile)", str(compiled.exception or "dbt compile failed"))]
