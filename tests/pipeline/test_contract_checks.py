@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+
 import duckdb
 import pytest
 from support.local_project import LocalProject, make_local_project
