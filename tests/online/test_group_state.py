@@ -18,9 +18,9 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.online_support import catalog_of
+from support.online_support import catalog_of, make_group
 
-from featurestore.core.contract import Feature, FeatureGroup, parse_group_ttl
+from featurestore.core.contract import FeatureGroup
 from featurestore.core.keys import encode_key
 from featurestore.offline.duckdb.reader import DuckDBOfflineStore
 from featurestore.online.base import GroupState, OnlineStore, SyncMarker
@@ -37,22 +37,8 @@ USERS = range(1, 41)
 DUCK_TYPES = {"bigint": "bigint", "varchar": "varchar", "double": "double"}
 
 
-def group_of(features: Sequence[tuple[str, str]], ttl: str = "7d", name: str = "fg_state") -> FeatureGroup:
-    return FeatureGroup(
-        name=name,
-        unique_id=f"model.test.{name}",
-        relation_name=f"main.{name}",
-        description="",
-        entity=("user_id",),
-        event_time="effective_at",
-        online=True,
-        ttl=parse_group_ttl(ttl),
-        ttl_text=ttl,
-        owner="tests",
-        tags=(),
-        features=tuple(Feature(feature, kind, feature) for feature, kind in features),
-        entity_types=("bigint",),
-    )
+def group_of(features: Sequence[tuple[str, str]], ttl: str = "7d") -> FeatureGroup:
+    return make_group("fg_state", ttl=ttl, features=features)
 
 
 @dataclass
