@@ -65,6 +65,16 @@ def spine_at_milliseconds(table: pa.Table) -> pa.Table:
     return table
 
 
+def candidate_at_milliseconds(table: pa.Table, event_time: str) -> pa.Table:
+    """A candidate's rows with their event time rounded *up* to milliseconds.
+
+    The uploaded candidate is a Hive table, which Athena reads at milliseconds, rounding: a row stamped
+    12:00:00.0004 would be read as 12:00:00.000 and join a label at 12:00:00 (a future leak). Rounded up here, a
+    feature row is never used earlier than its time (docs/athena.md, "Millisecond event times")."""
+    index = table.column_names.index(event_time)
+    return table.set_column(index, event_time, pc.ceil_temporal(table[event_time], unit="millisecond"))
+
+
 class AthenaTrainingSets:
     """Training sets from the Athena offline store."""
 
@@ -176,7 +186,7 @@ class AthenaTrainingSets:
                 database, table_name, columns = self._glue_columns(candidate.data)
                 resolved.append(ResolvedCandidate(candidate, quote_relation(database, table_name), tuple(columns)))
             else:
-                table = candidate_table(candidate)
+                table = candidate_at_milliseconds(candidate_table(candidate), candidate.event_time)
                 name = f"{table_relation(candidate, index)}_{uuid.uuid4().hex}"
                 relation = self._upload(table, name, "candidate", uploaded)
                 resolved.append(ResolvedCandidate(candidate, relation, tuple(table.column_names), table))
