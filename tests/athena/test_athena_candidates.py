@@ -220,16 +220,19 @@ def test_timestamps_come_back_to_the_microsecond_with_the_local_engines_types(
 def test_a_spine_table_comes_back_with_its_timestamps_exact(
     athena: tuple[AthenaTrainingSets, boto3.Session], athena_env: AthenaEnv
 ) -> None:
-    """A spine that is a table (an Iceberg model keeps microseconds): its own timestamp columns, named by Glue,
-    go through UNLOAD as text too."""
+    """A spine that is a table (an Iceberg model keeps microseconds) and a candidate that is a table: their
+    timestamp columns, typed by Glue, go through UNLOAD as text too."""
     training_sets, session = athena
     glue = athena_env.server.client("glue")
     with contextlib.suppress(glue.exceptions.AlreadyExistsException):
         glue.create_database(DatabaseInput={"Name": SCRATCH})
-    columns = {"viewer_id": "bigint", "shown_at": "timestamp", "label": "int"}
-    glue.create_table(
-        DatabaseName=SCRATCH, TableInput=glue_table_input(RawTable("labels", columns), f"s3://{DATA_BUCKET}/labels/")
-    )
+    tables = {
+        "labels": {"viewer_id": "bigint", "shown_at": "timestamp", "label": "int"},
+        "dwell_table": {"user_id": "bigint", "effective_at": "timestamp", "seen_at": "timestamp", "dwell_7d": "double"},
+    }
+    for name, columns in tables.items():
+        location = f"s3://{DATA_BUCKET}/{name}/"
+        glue.create_table(DatabaseName=SCRATCH, TableInput=glue_table_input(RawTable(name, columns), location))
     at = T - dt.timedelta(microseconds=1)
     answer = pa.table(
         {
@@ -238,21 +241,29 @@ def test_a_spine_table_comes_back_with_its_timestamps_exact(
             "label": pa.array([1, 0], pa.int32()),
             "user_engagement__clicks_7d": pa.array([3, None], pa.int64()),
             "user_engagement_effective_at": pa.array([at - dt.timedelta(hours=1), None], pa.timestamp("us")),
+            "dwell_t__dwell_7d": pa.array([0.5, None]),
+            "dwell_t__seen_at": pa.array([at, None], pa.timestamp("us")),
+            "dwell_t_effective_at": pa.array([at, None], pa.timestamp("us")),
         }
     )
     fake = FakeUnload(session, athena_env.server.client("s3"), answer)
     request = TrainingSetRequest(
-        features=["user_engagement:clicks_7d"],
+        features=["user_engagement:clicks_7d", "dwell_t:dwell_7d", "dwell_t:seen_at"],
         spine_time="shown_at",
-        keys={"user_engagement": {"user_id": "viewer_id"}},
+        keys={"user_engagement": {"user_id": "viewer_id"}, "dwell_t": {"user_id": "viewer_id"}},
+        candidates=(
+            Candidate("dwell_t", f"{SCRATCH}.dwell_table", entity="user_id", event_time="effective_at", ttl="2d"),
+        ),
     )
     try:
         result = training_sets.get(f"{SCRATCH}.labels", request)
     finally:
-        glue.delete_table(DatabaseName=SCRATCH, Name="labels")
+        for name in tables:
+            glue.delete_table(DatabaseName=SCRATCH, Name=name)
 
     assert result.sort_by("viewer_id").equals(answer)
     time_range, statement = fake.queries  # the spine's time range (moto answers no rows), then the UNLOAD
     assert time_range.startswith('select min("shown_at")')
     names, casts = _outer_select(statement)
-    assert names == answer.column_names and casts == {"shown_at", "user_engagement_effective_at"}
+    assert names == answer.column_names
+    assert casts == {"shown_at", "user_engagement_effective_at", "dwell_t__seen_at", "dwell_t_effective_at"}

@@ -129,7 +129,17 @@ class AthenaTrainingSets:
         """The join's result: the spine columns of `spine_types` (name: Athena type) and the `outputs`, every
         timestamp among them carried exactly (AthenaQueryRunner.unload_exact)."""
         timestamps = [name for name, data_type in spine_types.items() if is_timestamp_type(data_type)]
-        timestamps += [output.name for output in outputs if self._is_timestamp(output, candidates)]
+        candidate_timestamps = {name: self._timestamp_columns(candidate) for name, candidate in candidates.items()}
+        for output in outputs:
+            if output.group in candidate_timestamps:
+                is_timestamp = output.column in candidate_timestamps[output.group]
+            else:  # a model: its event time, or a feature whose YAML data_type is a timestamp
+                group = self.catalog.get(output.group)
+                is_timestamp = output.column == group.event_time or is_timestamp_type(
+                    group.feature(output.column).data_type
+                )
+            if is_timestamp:
+                timestamps.append(output.name)
         columns = [*spine_types, *(output.name for output in outputs)]
         table = self.queries.unload_exact(sql, columns, timestamps, what="the training-set query")
         if table.num_columns == 0:
@@ -146,19 +156,15 @@ class AthenaTrainingSets:
             )
         return table.select(columns)
 
-    def _is_timestamp(self, output: OutputColumn, candidates: Mapping[str, ResolvedCandidate]) -> bool:
-        """Whether an output column holds a timestamp: a group's event time, or a feature of a timestamp type
-        (the model's YAML data_type; a candidate's Arrow or Glue type)."""
-        if output.group in candidates:
-            candidate = candidates[output.group]
-            if output.column == candidate.candidate.event_time:
-                return True
-            if candidate.table is not None:
-                return bool(pa.types.is_timestamp(candidate.table.schema.field(output.column).type))
+    def _timestamp_columns(self, candidate: ResolvedCandidate) -> set[str]:
+        """A candidate's timestamp columns: its event time, and those of a timestamp type (its Arrow types when
+        uploaded, its Glue types when it is a table of the offline store)."""
+        if candidate.table is not None:
+            found = {field.name for field in candidate.table.schema if pa.types.is_timestamp(field.type)}
+        else:
             _, _, columns = self._glue_columns(candidate.candidate.data)
-            return is_timestamp_type(columns.get(output.column, ""))
-        group = self.catalog.get(output.group)
-        return output.column == group.event_time or is_timestamp_type(group.feature(output.column).data_type)
+            found = {name for name, data_type in columns.items() if is_timestamp_type(data_type)}
+        return found | {candidate.candidate.event_time}
 
     def _upload(self, table: pa.Table, name: str, what: str, uploaded: list[str]) -> str:
         """`table` as Parquet in the scratch folder behind a temporary Glue table `name`; its relation name."""
