@@ -26,10 +26,14 @@
 
         select
             {{ (entity + [contract.event_time] + features) | join(',\n            ') }},
+            {%- if ttl is none %}
+            next_event_at as valid_until
+            {%- else %}
             least(
                 coalesce(next_event_at, {{ contract.event_time }} + {{ ttl }}),
                 {{ contract.event_time }} + {{ ttl }}
             ) as valid_until
+            {%- endif %}
         from feature_rows
 
     )

@@ -19,7 +19,9 @@
         from {{ relation }}
         where
             {{ contract.event_time }} <= {{ at_sql }}
+            {%- if ttl is not none %}
             and {{ contract.event_time }} > {{ at_sql }} - {{ ttl }}
+            {%- endif %}
 
     ),
 

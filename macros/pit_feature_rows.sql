@@ -10,8 +10,11 @@
     {%- if bounds is not none -%}
         {#- pit_time_bounds() has made both bounds zone-less UTC datetimes. -#}
         {%- set event_at = featurestore.utc_timestamp(prefix ~ spec.event_time) -%}
-        {%- set oldest = bounds.start - modules.datetime.timedelta(seconds=spec.ttl_seconds) -%}
-        {%- do conditions.append(event_at ~ ' > ' ~ featurestore.timestamp_literal(oldest)) -%}
+        {#- `ttl: none`: any older row may be the one matched. -#}
+        {%- if spec.ttl_seconds is not none -%}
+            {%- set oldest = bounds.start - modules.datetime.timedelta(seconds=spec.ttl_seconds) -%}
+            {%- do conditions.append(event_at ~ ' > ' ~ featurestore.timestamp_literal(oldest)) -%}
+        {%- endif -%}
         {%- do conditions.append(event_at ~ ' <= ' ~ featurestore.timestamp_literal(bounds.end)) -%}
     {%- endif -%}
     {{ conditions | join(' and ') }}

@@ -11,7 +11,9 @@
         spine.*
         {%- for spec in specs %}
             {%- set alias = 'pit_' ~ loop.index -%}
-            {%- set is_fresh = alias ~ '.' ~ spec.event_time ~ ' > ' ~ label_at ~ ' - '
+            {#- `ttl: none`: a matched value never expires. -#}
+            {%- set is_fresh = alias ~ '.' ~ spec.event_time ~ ' is not null' if spec.ttl_seconds is none
+                else alias ~ '.' ~ spec.event_time ~ ' > ' ~ label_at ~ ' - '
                 ~ featurestore.interval_literal(spec.ttl_seconds) -%}
             {%- for feature in spec.features %},
         case when {{ is_fresh }} then {{ alias }}.{{ feature.column }} end as {{ feature.output }}

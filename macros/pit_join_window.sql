@@ -31,7 +31,11 @@
         {%- for feature in spec.features -%}
             {%- do values.append('pit_value_' ~ loop.index) -%}
         {%- endfor -%}
-        {%- set is_fresh = 'pit_matched_at > ' ~ featurestore.utc_timestamp(spine_time) ~ ' - '
+        {#- `ttl: none`: a matched value never expires (a spine row without a time matches nothing, as the
+            comparison with a TTL gives null for it). -#}
+        {%- set is_fresh = featurestore.utc_timestamp(spine_time) ~ ' is not null and pit_matched_at is not null'
+            if spec.ttl_seconds is none
+            else 'pit_matched_at > ' ~ featurestore.utc_timestamp(spine_time) ~ ' - '
             ~ featurestore.interval_literal(spec.ttl_seconds) -%}
         {%- set pass -%}
     select

@@ -60,6 +60,7 @@ ENGAGEMENT = {
         "user_id": {"data_type": "bigint", "description": "user"},
         "effective_at": {"data_type": "timestamp", "description": "from when"},
         "clicks_7d": {"data_type": "bigint", "description": "clicks"},
+        "computed_at": {"data_type": "timestamp", "description": "bookkeeping"},
         "last_click_at": {"data_type": "timestamp", "description": "the last click"},
     },
 }

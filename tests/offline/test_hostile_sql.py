@@ -51,6 +51,7 @@ def _node(entity: object = "user_id", event_time: object = "effective_at", featu
     for name, data_type in ((entity, "bigint"), (event_time, "timestamp"), (feature, "bigint")):
         if isinstance(name, str):
             columns[name] = {"name": name, "data_type": data_type, "description": "d"}
+    columns["computed_at"] = {"name": "computed_at", "data_type": "timestamp", "description": "bookkeeping"}
     return {
         "unique_id": "model.featurestore.user_engagement",
         "name": "user_engagement",

@@ -86,9 +86,11 @@ class Variant:
         ttl = f"_ttl_{self.ttl_override}" if self.ttl_override else ""
         return f"pit_{self.method}_{'inclusive' if self.inclusive else 'strict'}{ttl}"
 
-    def ttl(self, group: Group) -> dt.timedelta:
+    def ttl(self, group: Group) -> dt.timedelta | None:
         if group.name == "user_engagement" and self.ttl_override == "36h":
             return dt.timedelta(hours=36)
+        if group.name == "user_engagement" and self.ttl_override == "none":
+            return None  # `ttl: none`: a value never expires
         return group.ttl
 
 
@@ -96,7 +98,7 @@ VARIANTS = tuple(
     Variant(method, inclusive, ttl)
     for method in ("asof", "window")
     for inclusive in (True, False)
-    for ttl in (None, "36h")
+    for ttl in (None, "36h", "none")
     if inclusive or ttl is None
 )
 
@@ -285,7 +287,8 @@ def _oracle(example: Example, variant: Variant) -> list[tuple[Any, ...]]:
                     for time in example.histories[group.name].get(key, {})
                     if (time <= label_at if variant.inclusive else time < label_at)
                 ]
-                if times and max(times) > label_at - variant.ttl(group):
+                ttl = variant.ttl(group)
+                if times and (ttl is None or max(times) > label_at - ttl):
                     found = max(times)
             features = example.histories[group.name][key][found] if found else (None,) * len(group.features)
             out += [*features, found]

@@ -36,7 +36,13 @@ TRAINING = ["--features", f"{GROUP}:count_7d", "--spine-time", "t"]
 
 
 def _node(database: str) -> dict[str, Any]:
-    columns = {"user_id": "bigint", "effective_at": "timestamp", "count_7d": "bigint", "ratio_7d": "double"}
+    columns = {
+        "user_id": "bigint",
+        "effective_at": "timestamp",
+        "count_7d": "bigint",
+        "ratio_7d": "double",
+        "computed_at": "timestamp",
+    }
     return {
         "unique_id": f"model.featurestore.{GROUP}",
         "name": GROUP,

@@ -478,14 +478,15 @@ def test_a_marker_from_before_sync_times_reads_only_computed_changes(
     offline: OfflineTable, reader: DuckDBOfflineStore, stores: StoreFactory
 ) -> None:
     """A marker stored by an earlier version (no valid_until): that sync wrote each entity's newest row,
-    so only rows computed since are read; the marker then gets the sync's time."""
+    so only rows computed since are read; the marker then gets the sync's time. (A marker without a group
+    state is a state change: tests/online/test_group_state.py.)"""
     store = stores.open()
     catalog = catalog_of(offline.group)
     offline.upsert([([user], at(0), values_for(user)) for user in range(1, 11)])
     list(sync(catalog, reader, store, now=pinned(at(1))))
     marker = store.get_marker(offline.group.name)
-    store.set_marker(offline.group.name, SyncMarker(marker.computed_at, None))
-    assert store.get_marker(offline.group.name) == SyncMarker(marker.computed_at, None)
+    store.set_marker(offline.group.name, SyncMarker(marker.computed_at, None, marker.state))
+    assert store.get_marker(offline.group.name) == SyncMarker(marker.computed_at, None, marker.state)
     offline.upsert([([user], at(2), values_for(user + 20)) for user in range(1, 4)])
     (summary,) = sync(catalog, reader, store, now=pinned(at(3)))
     assert (summary.full_load, summary.rows_read, summary.items_written) == (False, 3, 3)

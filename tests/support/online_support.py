@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from featurestore.core.contract import Feature, FeatureGroup, parse_ttl
+from featurestore.core.contract import Feature, FeatureGroup, parse_group_ttl
 from featurestore.core.keys import encode_key
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.online.base import OnlineStore
@@ -38,7 +38,10 @@ def make_group(
     online: bool = True,
     ttl: str = "3650d",
     relation: str | None = None,
+    features: Sequence[tuple[str, str]] | None = None,
 ) -> FeatureGroup:
+    """A group of the entity columns and `features` ((name, data_type); default: FEATURE_COLUMNS)."""
+    declared = features if features is not None else [(name, kind) for name, (_, kind) in FEATURE_COLUMNS.items()]
     return FeatureGroup(
         name=name,
         unique_id=f"model.test.{name}",
@@ -47,11 +50,11 @@ def make_group(
         entity=tuple(column for column, _ in entity),
         event_time="effective_at",
         online=online,
-        ttl=parse_ttl(ttl),
+        ttl=parse_group_ttl(ttl),
         ttl_text=ttl,
         owner="tests",
         tags=(),
-        features=tuple(Feature(column, data_type, column) for column, (_, data_type) in FEATURE_COLUMNS.items()),
+        features=tuple(Feature(column, data_type, column) for column, data_type in declared),
         entity_types=tuple(data_type for _, data_type in entity),
     )
 

@@ -39,6 +39,7 @@ def _node(**contract_overrides: Any) -> dict[str, Any]:
             "effective_at": {"name": "effective_at", "data_type": "timestamp", "description": "From."},
             "clicks_7d": {"name": "clicks_7d", "data_type": "bigint", "description": "Clicks, 7 days."},
             "ctr_7d": {"name": "ctr_7d", "data_type": "double", "description": "CTR, 7 days."},
+            "computed_at": {"name": "computed_at", "data_type": "timestamp", "description": "Bookkeeping."},
         },
     }
 
@@ -97,7 +98,7 @@ def test_ttl_units(text: str, expected: timedelta) -> None:
         ({"ttl": "7 days"}, "ttl", "not a duration"),
         ({"ttl": "0d"}, "ttl", "not a duration"),
         ({"ttl": 7}, "ttl", "not a duration"),
-        ({"ttl": _DROP}, "ttl", "not a duration"),
+        ({"ttl": _DROP}, "ttl", "ttl: none if it never expires"),
         ({"owner": ""}, "owner", "owning team"),
         ({"tags": ["user", 3]}, "tags", "list of names"),
         ({"onlne": True}, "onlne", "unknown key"),

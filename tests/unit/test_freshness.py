@@ -44,6 +44,7 @@ def _node(freshness: object = None) -> dict:
             "user_id": {"data_type": "bigint"},
             "effective_at": {"data_type": "timestamp"},
             "clicks": {"data_type": "bigint", "description": "clicks"},
+            "computed_at": {"data_type": "timestamp"},
         },
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -138,7 +138,7 @@ class FeatureStore:
             progress=progress,
             full=full,
             writers=writers,
-            **({"overlap": overlap} if overlap is not None else {}),
+            overlap=overlap if overlap is not None else timedelta(0),
         )
 
     def close(self) -> None:

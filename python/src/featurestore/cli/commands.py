@@ -57,10 +57,34 @@ def demo_data(
 
 
 @app.command()
-def validate(project_dir: ProjectDir = None) -> None:
-    """Check every feature-group contract; exits 1 naming each model and field that is wrong."""
-    catalog = FeatureGroupCatalog.from_manifest_path(settings_of(project_dir).manifest_path)
-    console.print(f"[green]ok[/green]: {len(catalog)} feature-group contract(s) valid")
+def validate(
+    project_dir: ProjectDir = None,
+    compile_models: Annotated[
+        bool,
+        typer.Option(
+            "--compile/--no-compile",
+            help="Have dbt compile the feature groups first (no model runs), so the manifest is current; "
+            "--no-compile checks target/manifest.json as it is.",
+        ),
+    ] = True,
+) -> None:
+    """Check every feature-group contract and that each model returns its declared columns, before any
+    model runs; exits 1 listing every problem, each naming the model, the field and the fix."""
+    from featurestore.core.errors import ContractErrors
+    from featurestore.core.manifest import load_manifest
+    from featurestore.core.validation import compile_feature_groups, duckdb_probe, validate_manifest
+
+    settings = settings_of(project_dir)
+    compile_errors = compile_feature_groups(settings.project_dir, settings.target) if compile_models else []
+    # The zero-row query fallback only on the local engine: on Athena each query is billed (core/validation.py).
+    probe = duckdb_probe(settings.duckdb_path) if settings.target == "local" else None
+    report = validate_manifest(load_manifest(settings.manifest_path), probe)
+    for note in report.notes:
+        console.print(f"[yellow]note[/yellow]: {note}")
+    errors = [*compile_errors, *report.errors]
+    if errors:
+        raise ContractErrors(errors)
+    console.print(f"[green]ok[/green]: {report.groups} feature-group contract(s) valid")
 
 
 @app.command()
@@ -96,8 +120,8 @@ def show(
     console.print(rows_table(spec, rows, at, now=as_of is None))
     if not rows.num_rows:
         console.print(
-            f"[yellow]no values[/yellow] valid at that time (values older than the TTL, {spec.ttl_text}, "
-            "count as missing)"
+            "[yellow]no values[/yellow] valid at that time"
+            + ("" if spec.ttl is None else f" (values older than the TTL, {spec.ttl_text}, count as missing)")
         )
 
 
@@ -185,6 +209,10 @@ def sync_command(
             summaries.append(summary)
             # Printed as each group finishes.
             progress.console.print(sync_line(summary, settings, full=full))
+            if summary.state_changes:
+                progress.console.print(
+                    f"  {summary.group} changed ({'; '.join(summary.state_changes)}): every entity rewritten"
+                )
             warning = behind_warning(summary)
             if warning:
                 progress.console.print(warning)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from featurestore.core.contract import FeatureGroup, FeatureRef, contract_of, parse_feature_group
+from featurestore.core.contract import FeatureGroup, FeatureRef, check_feature_group, contract_of
 from featurestore.core.errors import (
     ContractError,
     ContractErrors,
@@ -31,16 +31,23 @@ def load_manifest(path: Path) -> dict[str, Any]:
 
 
 def feature_groups_from_manifest(manifest: Mapping[str, Any]) -> dict[str, FeatureGroup]:
-    """Every enabled model carrying a contract, validated; all contract errors are reported together."""
+    """Every enabled model carrying a contract, validated; all contract errors are reported together.
+
+    A hand-written group whose compiled SQL (in a manifest written by dbt compile/run/build) visibly lacks
+    a declared column is refused here too, before a sync or lookup queries it (core/validation.py)."""
+    from featurestore.core.validation import output_problems
+
     groups: dict[str, FeatureGroup] = {}
     errors: list[ContractError] = []
+    dialect = "athena" if (manifest.get("metadata") or {}).get("adapter_type") == "athena" else "duckdb"
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") != "model" or contract_of(node) is None:
             continue
-        try:
-            group = parse_feature_group(node)
-        except ContractError as error:
-            errors.append(error)
+        group, problems = check_feature_group(node)
+        if not problems:
+            problems, _ = output_problems(node, dialect)
+        if problems or group is None:
+            errors.extend(problems)
             continue
         groups[group.name] = group
     if errors:

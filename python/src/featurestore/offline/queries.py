@@ -130,7 +130,8 @@ def preview_sql(
     if as_of is not None:
         conditions.append(f"{event_time} <= {sql_timestamp(as_of)}")
         # The newest row in (as_of - TTL, as_of] is the newest at or before as_of unless that one expired.
-        conditions.append(f"{event_time} > {sql_timestamp(naive_utc(as_of) - group.ttl)}")
+        if group.ttl is not None:  # `ttl: none`: never expired
+            conditions.append(f"{event_time} > {sql_timestamp(naive_utc(as_of) - group.ttl)}")
         rows = rows_valid_at_sql(columns, entity, event_time, relation, conditions)
     else:
         where = f" where {' and '.join(conditions)}" if conditions else ""

@@ -7,14 +7,16 @@ one item per entity:
     _event_time  N  event time, microseconds since the epoch (UTC)
     _computed_at N  when the dbt run that wrote the row started, microseconds since the epoch
     _digest      S  a digest of the values (value_codec.digest)
-    _expires_at  N  event time + the group's TTL, epoch seconds (DynamoDB's TTL attribute)
+    _state       S  the tag of the group state the item was written under (online.base.GroupState)
+    _expires_at  N  event time + the group's TTL, epoch seconds (DynamoDB's TTL attribute); absent for
+                    a group with `ttl: none`
     <feature>       one attribute per feature, typed by its data_type (value_codec.to_dynamodb)
 
 Newest-wins (the rule of online/base.py), three write modes (docs/online_store.md has their costs):
 
 - `conditional`: every record is a conditional PutItem, sent from a pool of threads,
 
-      attribute_not_exists(_key) OR _event_time < :t
+      attribute_not_exists(_key) OR attribute_not_exists(_state) OR _state <> :s OR _event_time < :t
           OR (_event_time = :t AND _computed_at < :c AND _digest <> :d)
 
   so DynamoDB enforces it against any writer. A failed condition is a stale record (counted, not retried).
@@ -34,7 +36,7 @@ DeleteItem conditional on the version scanned).
 Throttling, unprocessed items and server errors are retried with bounded, jittered exponential backoff;
 botocore's own retries are off so that the bound and the error are ours. Sync markers and leases: items
 of the table `<prefix>__sync_markers` (a marker: `group_name`, `marker` = the largest computed_at read,
-`valid_until` = the sync's `now`).
+`valid_until` = the sync's `now`, `state` = the group state as JSON).
 
 The jobs live in sibling modules, each a layer of this class: tables.py (lifecycle, TTL), codec.py
 (items), reads.py, writes.py (the three modes' requests), full_load.py (scan and repair), capacity.py
@@ -62,6 +64,7 @@ from featurestore.online.base import (
     SyncMarker,
     WriteStats,
     is_newer,
+    obsolete_items,
     unbacked_candidates,
 )
 from featurestore.online.dynamodb.codec import MARKER_KEY, marker_item, marker_of
@@ -119,6 +122,7 @@ class DynamoDBOnlineStore(DynamoDBFullLoad):
         progress: ProgressCallback | None = None,
         *,
         full_load_at: datetime | None = None,
+        state: str | None = None,
     ) -> WriteStats:
         table = self.table_name(group.name)
         self.ensure_table(table)
@@ -143,6 +147,8 @@ class DynamoDBOnlineStore(DynamoDBFullLoad):
                 if progress and len(fresh) < len(records):
                     progress(len(records) - len(fresh))
                 total.unbacked = unbacked_candidates(versions, records, full_load_at)
+                if state is not None:
+                    total.obsolete = obsolete_items(versions, records, state)
                 records = fresh
             if batched:
                 assert lease is not None

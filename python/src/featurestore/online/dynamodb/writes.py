@@ -18,11 +18,23 @@ from featurestore.core.errors import OnlineStoreError, SyncGaveUpError
 from featurestore.core.retry import call_with_retries, describe_error, is_retryable
 from featurestore.online.base import OnlineRecord, ProgressCallback, StoredVersion, WriteStats, is_newer
 from featurestore.online.dynamodb.capacity import refused_write_units
-from featurestore.online.dynamodb.codec import COMPUTED_AT, DIGEST, EVENT_TIME, KEY, VERSION_NAMES, item_of, version_of
+from featurestore.online.dynamodb.codec import (
+    COMPUTED_AT,
+    DIGEST,
+    EVENT_TIME,
+    KEY,
+    STATE,
+    VERSION_NAMES,
+    item_of,
+    version_of,
+)
 from featurestore.online.dynamodb.reads import DynamoDBReads
 from featurestore.online.dynamodb.tables import error_code
 
-NEWEST_WINS = "attribute_not_exists(#k) OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
+# online.base.is_newer; an item of another group state (or none: written before states) is replaced.
+NEWEST_WINS = (
+    "attribute_not_exists(#k) OR attribute_not_exists(#s) OR #s <> :s OR #t < :t OR (#t = :t AND #c < :c AND #d <> :d)"
+)
 BATCH_WRITE_LIMIT = 25
 TASK_SIZE = 50  # records per task of the thread pool
 
@@ -84,7 +96,12 @@ class DynamoDBWrites(DynamoDBReads):
                 Item=item,
                 ConditionExpression=NEWEST_WINS,
                 ExpressionAttributeNames=VERSION_NAMES,
-                ExpressionAttributeValues={":t": item[EVENT_TIME], ":c": item[COMPUTED_AT], ":d": item[DIGEST]},
+                ExpressionAttributeValues={
+                    ":t": item[EVENT_TIME],
+                    ":c": item[COMPUTED_AT],
+                    ":d": item[DIGEST],
+                    ":s": item[STATE],
+                },
                 ReturnConsumedCapacity="TOTAL",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             ),
