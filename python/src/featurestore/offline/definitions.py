@@ -1,0 +1,61 @@
+"""Is each feature group's stored history its current definition? The current fingerprint comes from dbt
+(the macro feature_group_fingerprint(), compiled in-process: rendered from manifest.json without starting
+dbt while the manifest is current), the stored record from the offline engine (OfflineStore.stored_definition);
+core/definitions.py judges them. Used by `featurestore status`, the training-set path, the sync and backfills.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from featurestore.core.contract import FeatureGroup
+from featurestore.core.dbt_compiler import DbtCompiler
+from featurestore.core.definitions import DefinitionState, DefinitionStatus, judge
+from featurestore.core.errors import DbtCompileError, OfflineStoreError, StaleDefinitionError
+from featurestore.offline.base import OfflineStore
+
+
+def current_fingerprints(compiler: DbtCompiler, groups: Sequence[str]) -> dict[str, str]:
+    """Each group's current definition fingerprint, computed by dbt's macro (one compile for all)."""
+    if not groups:
+        return {}
+    calls = ", ".join(
+        f"{json.dumps(name)}: featurestore.feature_group_fingerprint({json.dumps(name)})" for name in groups
+    )
+    text = compiler.compile("{{ tojson({" + calls + "}) }}")
+    try:
+        fingerprints = json.loads(text)
+    except ValueError:
+        raise DbtCompileError(f"feature_group_fingerprint() gave no fingerprints: {text[:200]!r}") from None
+    return {name: str(fingerprints[name]) for name in groups}
+
+
+class DefinitionChecker:
+    """Compares the definition stored with each group's table with its current one."""
+
+    def __init__(self, store: OfflineStore, compiler: DbtCompiler) -> None:
+        self.store = store
+        self.compiler = compiler
+
+    def statuses(self, groups: Sequence[FeatureGroup]) -> list[DefinitionStatus]:
+        current = current_fingerprints(self.compiler, [group.name for group in groups])
+        statuses = []
+        for group in groups:
+            try:
+                stored, built = self.store.stored_definition(group), True
+            except OfflineStoreError:
+                stored, built = None, False
+            statuses.append(judge(group.name, current[group.name], stored, built=built))
+        return statuses
+
+    def require_current(self, groups: Sequence[FeatureGroup], what: str) -> list[DefinitionStatus]:
+        """The groups' statuses; StaleDefinitionError naming every stale group and its fix."""
+        statuses = self.statuses(groups)
+        stale = [status for status in statuses if status.state is DefinitionState.STALE]
+        if stale:
+            lines = "\n".join(f"  {status.group}: {status.describe()}" for status in stale)
+            raise StaleDefinitionError(
+                f"{what} refused: the stored history of {len(stale)} group(s) is not their current definition\n{lines}"
+            )
+        return statuses
