@@ -8,7 +8,7 @@ import datetime as dt
 import ipaddress
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -26,12 +26,8 @@ from featurestore.cli.render import (
     training_set_table,
 )
 from featurestore.core.manifest import FeatureGroupCatalog
-from featurestore.core.timestamps import naive_utc, utc_now
+from featurestore.core.timestamps import utc_now
 from featurestore.offline.backfill import DEFAULT_CHUNK_DAYS
-
-if TYPE_CHECKING:  # pyarrow behind them: imported when a command runs
-    from featurestore.core.contract import FeatureGroup
-    from featurestore.offline.base import OfflineStore
 
 
 @app.command("demo-data")
@@ -135,49 +131,30 @@ def backfill(
     restart: Annotated[
         bool,
         typer.Option(
-            help="Recompute every chunk, ignoring the progress an earlier run of the same backfill recorded in "
-            "target/backfills/<group>.json (without it, a rerun skips the chunks already done; progress of "
-            "another range, chunking or definition is never reused)."
+            help="Recompute every chunk, ignoring the progress recorded in target/backfills/<group>.json (a rerun "
+            "skips the chunks done; progress of another range, chunking or definition is never reused)."
         ),
     ] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
     from featurestore.cli.writers import leases_for
-    from featurestore.core.definitions import DefinitionState
-    from featurestore.core.errors import BackfillError
     from featurestore.offline import open_offline_store
     from featurestore.offline.backfill import BackfillState, Chunk, dbt_chunk_runner, plan_backfill, run_backfill
-    from featurestore.offline.definitions import DefinitionChecker
+    from featurestore.offline.definitions import backfill_definition, end_after_newest_row
     from featurestore.offline.writer_lease import under_leases
 
     settings = settings_of(project_dir)
     catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
-    spec = catalog.get(group)
     engine = open_offline_store(settings, catalog)
-    status = DefinitionChecker(engine.store, engine.compiler).statuses([spec])[0] if engine.compiler else None
-    changed = status is not None and status.state is DefinitionState.STALE
-    if changed and not accept_mixed_history:
-        raise BackfillError(
-            f"feature group {group}: {status.describe() if status else ''}; a backfill of a range would leave the "
-            "history around it computed by the old definition while the table claims the new one"
-        )
-    first = parse_time(start, "--start")
-    if end is not None:
-        last = parse_time(end, "--end")
-    elif accept_mixed_history:
-        last = _day_after_newest_row(engine.store, spec)
-        console.print(f"--end {last.date().isoformat()}: the day after {group}'s newest row")
-    else:
+    fingerprint, changed = backfill_definition(engine, catalog.get(group), accept_mixed_history=accept_mixed_history)
+    if end is None and not accept_mixed_history:
         raise typer.BadParameter("give the end of the range (exclusive)", param_hint="--end")
-    plan = plan_backfill(
-        group,
-        first,
-        last,
-        chunk_days,
-        fingerprint=status.current if status else "",
-        newest_first=changed,
-    )
+    last = parse_time(end, "--end") if end is not None else end_after_newest_row(engine.store, catalog.get(group))
+    if end is None:
+        console.print(f"--end {last.date().isoformat()}: the day after {group}'s newest row")
+    first = parse_time(start, "--start")
+    plan = plan_backfill(group, first, last, chunk_days, fingerprint=fingerprint, newest_first=changed)
     state_path = settings.project_dir / "target" / "backfills" / f"{group}.json"
     state = BackfillState.load(state_path, plan, restart=restart)
     chunks = plan.chunks()
@@ -209,18 +186,6 @@ def backfill(
             f"{group}: the history before {plan.start.isoformat(sep=' ')} stays as the old definition computed it "
             "(recorded; `featurestore status` shows it)"
         )
-
-
-def _day_after_newest_row(store: OfflineStore, group: FeatureGroup) -> dt.datetime:
-    """Midnight after the newest event time in the group's table: a backfill ending there covers every row."""
-    from featurestore.core.errors import BackfillError
-
-    newest = store.query(group, f"select max({group.event_time}) as newest from {group.relation_name}")
-    value = newest.column(0)[0].as_py() if newest.num_rows else None
-    if value is None:
-        raise BackfillError(f"feature group {group.name} has no rows: build it with `dbt run -s {group.name}`")
-    value = naive_utc(value) if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return dt.datetime.combine(value.date(), dt.time()) + dt.timedelta(days=1)
 
 
 @app.command("sync")

@@ -6,14 +6,16 @@ core/definitions.py judges them. Used by `featurestore status`, the training-set
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.definitions import DefinitionState, DefinitionStatus, judge
-from featurestore.core.errors import DbtCompileError, OfflineStoreError, StaleDefinitionError
-from featurestore.offline.base import OfflineStore
+from featurestore.core.errors import BackfillError, DbtCompileError, OfflineStoreError, StaleDefinitionError
+from featurestore.core.timestamps import naive_utc
+from featurestore.offline.base import OfflineEngine, OfflineStore
 
 
 def current_fingerprints(compiler: DbtCompiler, groups: Sequence[str]) -> dict[str, str]:
@@ -59,3 +61,29 @@ class DefinitionChecker:
                 f"{what} refused: the stored history of {len(stale)} group(s) is not their current definition\n{lines}"
             )
         return statuses
+
+
+def backfill_definition(engine: OfflineEngine, group: FeatureGroup, *, accept_mixed_history: bool) -> tuple[str, bool]:
+    """For `featurestore backfill`: the group's current fingerprint (keys its progress) and whether its stored
+    history is another definition's (then the backfill runs newest first); BackfillError when it is and
+    mixed history was not accepted."""
+    if engine.compiler is None:
+        return "", False
+    status = DefinitionChecker(engine.store, engine.compiler).statuses([group])[0]
+    changed = status.state is DefinitionState.STALE
+    if changed and not accept_mixed_history:
+        raise BackfillError(
+            f"feature group {group.name}: {status.describe()}; a backfill of a range would leave the history "
+            "around it computed by the old definition while the table claims the new one"
+        )
+    return status.current, changed
+
+
+def end_after_newest_row(store: OfflineStore, group: FeatureGroup) -> dt.datetime:
+    """Midnight after the newest event time in the group's table: a backfill ending there covers every row."""
+    newest = store.query(group, f"select max({group.event_time}) as newest from {group.relation_name}")
+    value = newest.column(0)[0].as_py() if newest.num_rows else None
+    if value is None:
+        raise BackfillError(f"feature group {group.name} has no rows: build it with `dbt run -s {group.name}`")
+    value = naive_utc(value) if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return dt.datetime.combine(value.date(), dt.time()) + dt.timedelta(days=1)
