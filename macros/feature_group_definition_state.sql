@@ -9,7 +9,8 @@
       mixed-history boundary moves it to the backfill's start (gone once it starts at the oldest row).
     - No stored record (a table built before fingerprints existed): adopted with a notice; the current
       definition is recorded.
-    - Stored fingerprint differs: refused, naming the two fixes, unless this is a range backfill with
+    - Stored fingerprint differs: refused (by `dbt run`, `build`, `retry`: the commands that write; others
+      such as `dbt compile` or `docs generate` only warn), naming the two fixes, unless this is a range backfill with
       `accept_mixed_history: true` reaching past the table's newest row; the history before its start then
       stays as the old definition computed it, and the boundary is recorded. -#}
 {% macro feature_group_definition_state() %}
@@ -53,6 +54,11 @@
     {%- set changed = "[definition_changed] feature group " ~ model.name ~ ": its definition changed since "
         ~ "its table was built (stored fingerprint " ~ stored.fingerprint[:12] ~ ", current " ~ current[:12]
         ~ "): " -%}
+    {%- if flags.WHICH not in ['run', 'build', 'retry'] -%}
+        {#- dbt compile, docs generate, show: nothing is written, so nothing to refuse; say it. -#}
+        {{ log("warning: " ~ changed ~ "a dbt run of it will be refused until it is rebuilt:" ~ fixes, info=true) }}
+        {{ return(stored) }}
+    {%- endif -%}
     {%- if backfill is none or not accepted -%}
         {{ exceptions.raise_compiler_error(changed ~ (
             "a range backfill would leave the history around it computed by the old definition while the "

@@ -41,15 +41,19 @@ class DefinitionChecker:
         self.compiler = compiler
 
     def statuses(self, groups: Sequence[FeatureGroup]) -> list[DefinitionStatus]:
-        current = current_fingerprints(self.compiler, [group.name for group in groups])
-        statuses = []
+        records = {}
         for group in groups:
             try:
-                stored, built = self.store.stored_definition(group), True
+                records[group.name] = (self.store.stored_definition(group), True)
             except OfflineStoreError:
-                stored, built = None, False
-            statuses.append(judge(group.name, current[group.name], stored, built=built))
-        return statuses
+                records[group.name] = (None, False)
+        # Only groups with a stored record have something to compare: tables built before fingerprints (or by
+        # hand) need no compile.
+        current = current_fingerprints(self.compiler, [name for name, (stored, _) in records.items() if stored])
+        return [
+            judge(group.name, current.get(group.name, ""), records[group.name][0], built=records[group.name][1])
+            for group in groups
+        ]
 
     def require_current(self, groups: Sequence[FeatureGroup], what: str) -> list[DefinitionStatus]:
         """The groups' statuses; StaleDefinitionError naming every stale group and its fix."""
