@@ -42,6 +42,14 @@
             ~ "(tests/offline/test_feature_semantics*.py, tests/offline/test_aggregation_functions.py)") }}
     {%- endif -%}
     {%- set spec = featurestore.feature_group_spec(model) -%}
+    {#- Refuses, before any SQL writes, to extend history computed by another definition. The record to
+        store is kept in the model's config.meta (in place, like unique_key) for the post-hook
+        store_feature_group_definition(), which writes it after a successful build. -#}
+    {%- set meta = config.get('meta') -%}
+    {%- set definition = featurestore.feature_group_definition_state() -%}
+    {%- if meta is mapping -%}
+        {%- do meta.update({'featurestore_definition': tojson(definition, sort_keys=true)}) -%}
+    {%- endif -%}
     {%- set unique_key = config.get('unique_key') -%}
     {%- if unique_key is not none and unique_key is not string -%}
         {%- do unique_key.clear() -%}

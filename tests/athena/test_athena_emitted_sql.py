@@ -860,6 +860,24 @@ def test_descriptions_are_persisted_to_glue(runs: dict[str, Run], group: Feature
 
 
 @pytest.mark.parametrize("group", FEATURE_GROUPS, ids=GROUP_IDS)
+def test_the_definition_fingerprint_is_kept_in_glue_across_runs(runs: dict[str, Run], group: FeatureGroup) -> None:
+    """The post-hook stores the definition record as the Glue table parameter `featurestore_definition` (Athena
+    refuses custom Iceberg table properties) after every run, and each later run reads it back before its
+    query: the incremental run and the backfill neither adopt the table again nor refuse it."""
+    records = {
+        name: json.loads(run.tables[group.name]["Parameters"]["featurestore_definition"]) for name, run in runs.items()
+    }
+    fingerprints = {record["fingerprint"] for record in records.values()}
+    assert len(fingerprints) == 1 and re.fullmatch(r"[0-9a-f]{32}", fingerprints.pop())
+    assert all(record["mixed_before"] is None for record in records.values())
+    for name in ("incremental", "backfill"):
+        assert "has no definition fingerprint" not in runs[name].result.output
+        assert "[definition_changed]" not in runs[name].result.output
+    # Glue only: no statement tries to set it as an Iceberg table property.
+    assert not [s for run in runs.values() for s in run.of(group.name) if "featurestore_definition" in s.sql]
+
+
+@pytest.mark.parametrize("group", FEATURE_GROUPS, ids=GROUP_IDS)
 def test_feature_group_views_are_created_with_glue_descriptions(runs: dict[str, Run], group: FeatureGroup) -> None:
     """The post-hook's views (docs/bi.md) after every run, with the view's and each column's description
     written to Glue (Athena's CREATE VIEW takes no comment)."""

@@ -32,6 +32,7 @@ from featurestore.core.errors import (
     QueryTooLongError,
     S3LocationError,
     SettingsError,
+    StaleDefinitionError,
     SyncGaveUpError,
     TrainingSetError,
     UnknownFeatureError,
@@ -46,7 +47,7 @@ from featurestore.offline.training_sets import TrainingSetRequest
 from featurestore.online import open_online_store
 from featurestore.online.serving import OnlineFeatures, ValueStatus
 from featurestore.online.sync import GroupSyncSummary
-from featurestore.store import FeatureStore
+from featurestore.store import FeatureStore, MixedHistoryWarning
 
 __all__ = [
     "AthenaSettings",
@@ -68,6 +69,7 @@ __all__ = [
     "LeaseLostError",
     "MaintenanceConfigError",
     "ManifestError",
+    "MixedHistoryWarning",
     "OfflineStoreError",
     "OnlineFeatures",
     "OnlineSettings",
@@ -76,6 +78,7 @@ __all__ = [
     "S3LocationError",
     "Settings",
     "SettingsError",
+    "StaleDefinitionError",
     "SyncGaveUpError",
     "TrainingSetError",
     "TrainingSetRequest",

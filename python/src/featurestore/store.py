@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pyarrow.compute as pc
+
+from featurestore.core.definitions import DefinitionState, DefinitionStatus
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import Settings
-from featurestore.core.timestamps import utc_now
+from featurestore.core.timestamps import naive_utc, utc_now
 from featurestore.offline import OfflineReader, TrainingSetSource, open_offline_store
 from featurestore.offline.base import SpineInput
 from featurestore.offline.candidates import Candidate
+from featurestore.offline.definitions import DefinitionChecker
 from featurestore.offline.frames import training_frame
 from featurestore.offline.training_sets import TrainingSetRequest, resolve_spine
 from featurestore.offline.writer_lease import open_writer_leases
@@ -39,12 +44,15 @@ class FeatureStore:
         training_sets: TrainingSetSource | None = None,
         settings: Settings | None = None,
         now: Callable[[], datetime] = utc_now,
+        definitions: DefinitionChecker | None = None,
     ) -> None:
         self.catalog = catalog
         self.online_store = online_store
         self.offline_reader = offline_reader
         self.training_sets = training_sets
         self.settings = settings
+        # Whether each group's stored history is its current definition (None: not checked).
+        self.definitions = definitions
         # One clock for lookups (expiry) and syncs (which rows are valid): injected for demos and tests.
         self._now = now
         self._executor: ThreadPoolExecutor | None = None
@@ -68,6 +76,7 @@ class FeatureStore:
             training_sets=offline.training_sets,
             settings=settings,
             now=now or utc_now,
+            definitions=DefinitionChecker(offline.store, offline.compiler) if offline.compiler else None,
         )
 
     @classmethod
@@ -88,13 +97,19 @@ class FeatureStore:
         full_feature_names: bool = True,
         as_pandas: bool = False,
         candidates: Sequence[Candidate] = (),
+        allow_stale_definitions: bool = False,
     ) -> Any:
         """The spine (a pandas DataFrame, a pyarrow Table, a Parquet file or a table name) with each of
         `features` ("group:feature") as it was at the row's `spine_time`, by the dbt macro point_in_time_join;
         see docs/training_sets.md. `candidates`: feature tables that are not models yet, requested as
         "<candidate>:<column>" and joined by the same rules. A pyarrow Table in the spine's row order, or a
         pandas DataFrame; the spine's columns come back as they went in (types, time zones; a DataFrame's
-        index)."""
+        index).
+
+        A group whose stored history is not its current definition (its fingerprint changed since it was built)
+        is refused with StaleDefinitionError naming the fix, unless `allow_stale_definitions`; a group with
+        mixed history (recomputed from a date with --accept-mixed-history) gives a MixedHistoryWarning when
+        spine times fall before that date."""
         if self.training_sets is None:
             raise ValueError("this FeatureStore has no offline store for training sets; use from_settings()")
         request = TrainingSetRequest(
@@ -106,7 +121,17 @@ class FeatureStore:
             full_feature_names=full_feature_names,
             candidates=tuple(candidates),
         )
+        statuses = []
+        if self.definitions is not None:
+            groups = [self.catalog.get(name) for name in _group_names(features) if name in self.catalog.names()]
+            statuses = (
+                self.definitions.statuses(groups)
+                if allow_stale_definitions
+                else self.definitions.require_current(groups, "the training set")
+            )
         table = self.training_sets.get(resolve_spine(spine), request)
+        for message in mixed_history_warnings(statuses, table, spine_time):
+            warnings.warn(MixedHistoryWarning(message), stacklevel=2)
         return training_frame(spine, table) if as_pandas else table
 
     def get_online_features(self, features: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> OnlineFeatures:
@@ -127,6 +152,13 @@ class FeatureStore:
         entity with the stored items and repair values whose offline row a backfill removed."""
         if self.offline_reader is None:
             raise ValueError("this FeatureStore has no offline reader; pass offline_reader= to sync")
+        stored: dict[str, str] = {}
+        if self.definitions is not None:
+            names = list(select) if select else [group.name for group in self.catalog if group.online]
+            groups = [self.catalog.get(name) for name in names]
+            for status in self.definitions.require_current(groups, "featurestore sync"):
+                if status.stored is not None:
+                    stored[status.group] = status.stored.fingerprint
         overlap = self.settings.online.sync_overlap if self.settings else None
         writers = open_writer_leases(self.settings) if self.settings else None
         return sync(
@@ -139,6 +171,9 @@ class FeatureStore:
             full=full,
             writers=writers,
             overlap=overlap if overlap is not None else timedelta(0),
+            # The fingerprint that computed the offline rows is part of the online group state: a rebuilt
+            # group is rewritten whole by the next sync.
+            definitions=lambda group: stored.get(group.name),
         )
 
     def close(self) -> None:
@@ -153,3 +188,37 @@ class FeatureStore:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+class MixedHistoryWarning(UserWarning):
+    """A training set's spine reaches before a group's mixed-history boundary: those rows' values were
+    computed by an older definition of the group."""
+
+
+def _group_names(features: Sequence[str]) -> list[str]:
+    return sorted({reference.partition(":")[0].strip() for reference in features})
+
+
+def mixed_history_warnings(statuses: Sequence[DefinitionStatus], table: Any, spine_time: str) -> list[str]:
+    """For each group with mixed history, a warning when the earliest spine time lies before its boundary."""
+    boundaries = [
+        (status, status.stored.mixed_before)
+        for status in statuses
+        if status.state is DefinitionState.MIXED and status.stored and status.stored.mixed_before
+    ]
+    if not boundaries or spine_time not in table.column_names or table.num_rows == 0:
+        return []
+    earliest = pc.min(table[spine_time]).as_py()
+    if isinstance(earliest, datetime):
+        earliest = naive_utc(earliest)
+    elif isinstance(earliest, date):
+        earliest = datetime.combine(earliest, time())
+    else:
+        return []
+    return [
+        f"feature group {status.group}: spine times from {earliest.isoformat(sep=' ')} lie before "
+        f"{boundary.isoformat(sep=' ')}, before which its values were computed by an older definition "
+        f"({status.describe()})"
+        for status, boundary in boundaries
+        if boundary is not None and earliest < boundary
+    ]

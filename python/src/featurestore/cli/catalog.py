@@ -198,6 +198,36 @@ def status_command(
     for status in statuses:
         for problem in status.problems:
             console.print(f"{LEVEL_STYLE[status.level]} {status.group.name}: {problem}")
-    level = overall(statuses)
+    level = max(overall(statuses), _definition_report(project_dir, [entry.group.name for entry in entries]))
     console.print(f"overall: {LEVEL_STYLE[level]} (exit {int(level)})")
     raise typer.Exit(int(level))
+
+
+def _definition_report(project_dir: Path | None, names: list[str]) -> int:
+    """Prints the groups whose stored history is not their current definition (definition fingerprints,
+    docs/feature_groups.md#changing-a-feature) with the fix; returns the level: error for a stale group
+    (its values are the old definition's), ok for mixed history (accepted and recorded, shown)."""
+    from featurestore.catalog import Level
+    from featurestore.core.definitions import DefinitionState
+    from featurestore.offline import open_offline_store
+    from featurestore.offline.definitions import DefinitionChecker
+
+    settings = settings_of(project_dir)
+    catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
+    engine = open_offline_store(settings, catalog)
+    if engine.compiler is None or not names:
+        return int(Level.OK)
+    try:
+        statuses = DefinitionChecker(engine.store, engine.compiler).statuses([catalog.get(name) for name in names])
+    except FeatureStoreError as error:
+        console.print(f"{LEVEL_STYLE[Level.ERROR]} definitions: cannot compare with the current definitions: {error}")
+        return int(Level.ERROR)
+    shown = {DefinitionState.STALE: Level.ERROR, DefinitionState.MIXED: Level.OK, DefinitionState.UNRECORDED: Level.OK}
+    level = Level.OK
+    for status in statuses:
+        if status.state in shown:
+            console.print(f"{LEVEL_STYLE[shown[status.state]]} {status.group}: definition {status.describe()}")
+            level = max(level, shown[status.state])
+    if level is Level.OK and not any(status.state in shown for status in statuses):
+        console.print("definitions: every built group's history is its current definition")
+    return int(level)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from featurestore.cli.app import ProjectDir, app, check_key, parse_time, parse_utc, settings_of
 from featurestore.cli.render import (
@@ -129,23 +131,54 @@ def show(
 def backfill(
     group: Annotated[str, typer.Argument(help="Feature group name.")],
     start: Annotated[str, typer.Option(help="First day (or time) to recompute, UTC, ISO format.")],
-    end: Annotated[str, typer.Option(help="End of the range (exclusive), UTC, ISO format.")],
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="End of the range (exclusive), UTC, ISO format. Required, except with --accept-mixed-history, "
+            "where it defaults to the day after the table's newest row."
+        ),
+    ] = None,
     chunk_days: Annotated[
         int,
         typer.Option(help="Days per dbt run: each must finish within Athena's 30-minute DML timeout (at most 100)."),
     ] = DEFAULT_CHUNK_DAYS,
     target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
-    restart: Annotated[bool, typer.Option(help="Ignore the progress of an earlier, interrupted run.")] = False,
+    accept_mixed_history: Annotated[
+        bool,
+        typer.Option(
+            "--accept-mixed-history",
+            help="The group's definition changed: recompute from --start to past the table's newest row with the "
+            "new definition and keep the history before --start as the old definition computed it. The boundary "
+            "is recorded with the table; `featurestore status` shows it and training sets reaching before it warn.",
+        ),
+    ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            help="Recompute every chunk, ignoring the progress recorded in target/backfills/<group>.json (a rerun "
+            "skips the chunks done; progress of another range, chunking or definition is never reused)."
+        ),
+    ] = False,
     project_dir: ProjectDir = None,
 ) -> None:
     """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
     from featurestore.cli.writers import leases_for
+    from featurestore.offline import open_offline_store
     from featurestore.offline.backfill import BackfillState, Chunk, dbt_chunk_runner, plan_backfill, run_backfill
+    from featurestore.offline.definitions import backfill_definition, end_after_newest_row
     from featurestore.offline.writer_lease import under_leases
 
     settings = settings_of(project_dir)
-    FeatureGroupCatalog.from_manifest_path(settings.manifest_path).get(group)
-    plan = plan_backfill(group, parse_time(start, "--start"), parse_time(end, "--end"), chunk_days)
+    catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
+    engine = open_offline_store(settings, catalog)
+    fingerprint, changed = backfill_definition(engine, catalog.get(group), accept_mixed_history=accept_mixed_history)
+    if end is None and not accept_mixed_history:
+        raise typer.BadParameter("give the end of the range (exclusive)", param_hint="--end")
+    last = parse_time(end, "--end") if end is not None else end_after_newest_row(engine.store, catalog.get(group))
+    if end is None:
+        console.print(f"--end {last.date().isoformat()}: the day after {group}'s newest row")
+    first = parse_time(start, "--start")
+    plan = plan_backfill(group, first, last, chunk_days, fingerprint=fingerprint, newest_first=changed)
     state_path = settings.project_dir / "target" / "backfills" / f"{group}.json"
     state = BackfillState.load(state_path, plan, restart=restart)
     chunks = plan.chunks()
@@ -161,13 +194,22 @@ def backfill(
                     progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
 
         run_chunk = under_leases(
-            dbt_chunk_runner(settings.project_dir, target=target),
+            dbt_chunk_runner(
+                settings.project_dir,
+                target=target,
+                variables={"accept_mixed_history": True} if accept_mixed_history else None,
+            ),
             leases_for(settings, target),
             [group],
             f"featurestore backfill of {group}",
         )
         ran = run_backfill(plan, state, run_chunk, on_chunk=report)
     console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
+    if changed:
+        console.print(
+            f"{group}: the history before {plan.start.isoformat(sep=' ')} stays as the old definition computed it "
+            "(recorded; `featurestore status` shows it)"
+        )
 
 
 @app.command("sync")
@@ -231,6 +273,14 @@ def training_set(
         typer.Option(help="group.entity_column=spine_column where the names differ (repeatable)."),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Use only feature rows strictly before the label time.")] = False,
+    allow_stale_definitions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-stale-definitions",
+            help="Join groups whose stored history was computed by an older definition than their current one "
+            "(refused by default: rebuild them as `featurestore status` says).",
+        ),
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Write the training set to this Parquet file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show, spread over the whole set.")] = 3,
     project_dir: ProjectDir = None,
@@ -238,7 +288,7 @@ def training_set(
     """Join features point-in-time to a spine (the dbt macro point_in_time_join, run from Python)."""
     import pyarrow.parquet as pq
 
-    from featurestore.store import FeatureStore
+    from featurestore.store import FeatureStore, MixedHistoryWarning
 
     keys: dict[str, dict[str, str]] = {}
     for text in key or []:
@@ -251,7 +301,18 @@ def training_set(
         raise typer.BadParameter(f"no such file: {spine}", param_hint="--spine")
     names = [name.strip() for name in features.split(",") if name.strip()]
     with FeatureStore.from_settings(settings_of(project_dir)) as store:
-        table = store.get_training_set(spine, names, spine_time=spine_time, keys=keys, inclusive=not strict)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MixedHistoryWarning)
+            table = store.get_training_set(
+                spine,
+                names,
+                spine_time=spine_time,
+                keys=keys,
+                inclusive=not strict,
+                allow_stale_definitions=allow_stale_definitions,
+            )
+        for warning in caught:
+            error_console.print(f"[yellow]warning:[/yellow] {escape(str(warning.message))}", soft_wrap=True)
         fallback = getattr(getattr(store.training_sets, "compiler", None), "last_fallback_reason", None)
     if fallback:
         error_console.print(

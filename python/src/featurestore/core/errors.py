@@ -130,3 +130,8 @@ class UnknownFeatureError(FeatureStoreError):
 
 class EntityKeyError(FeatureStoreError):
     """An entity row lacks a key column of a requested group, or a key value has the wrong type."""
+
+
+class StaleDefinitionError(FeatureStoreError):
+    """A feature group's stored history was computed by another definition than its current one (its
+    fingerprint differs); the message names each group and the command that rebuilds it."""

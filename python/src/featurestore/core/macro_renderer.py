@@ -16,6 +16,7 @@ tests/test_macro_renderer.py checks that both give the same SQL.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import itertools
 import json
 import re
@@ -217,6 +218,8 @@ class MacroRenderer:
             "exceptions": _Exceptions(),
             "modules": _MODULES,
             "tojson": json.dumps,
+            # dbt's local_md5: the hex MD5 of the UTF-8 text (dbt.clients... utils.md5), for fingerprints.
+            "local_md5": lambda text: hashlib.md5(str(text).encode("utf-8")).hexdigest(),
             manifest["metadata"]["project_name"]: namespace,
         }
         for name in ("run_query", "source", "var", "env_var", "config", "log", "statement", "load_result"):

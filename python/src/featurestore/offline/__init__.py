@@ -20,14 +20,16 @@ def _open_duckdb(settings: Settings, catalog: FeatureGroupCatalog, compiler: Dbt
     from featurestore.offline.duckdb import DuckDBOfflineStore, LocalTrainingSets
 
     return OfflineEngine(
-        DuckDBOfflineStore(settings.duckdb_path), LocalTrainingSets(settings.duckdb_path, compiler, catalog)
+        DuckDBOfflineStore(settings.duckdb_path), LocalTrainingSets(settings.duckdb_path, compiler, catalog), compiler
     )
 
 
 def _open_athena(settings: Settings, catalog: FeatureGroupCatalog, compiler: DbtCompiler) -> OfflineEngine:
     from featurestore.offline.athena import AthenaOfflineStore, AthenaTrainingSets
 
-    return OfflineEngine(AthenaOfflineStore(settings.athena), AthenaTrainingSets(settings.athena, compiler, catalog))
+    return OfflineEngine(
+        AthenaOfflineStore(settings.athena), AthenaTrainingSets(settings.athena, compiler, catalog), compiler
+    )
 
 
 # dbt target (FEATURESTORE_TARGET) -> engine; core.settings.TARGETS lists the same names.

@@ -4,14 +4,19 @@ A backfill of [start, end) runs `dbt run --select <group> --vars {backfill_start
 chunk, oldest first. Each chunk is one bounded MERGE (plus the delete of its stale rows), so a year of
 history stays under Athena's limits (100 partitions written per statement, query timeouts). Progress is
 recorded after every successful chunk in a small JSON file under the dbt target folder; running the same
-backfill again resumes after the last completed chunk.
+backfill again resumes after the last completed chunk. Progress is kept per group, range, chunking and
+definition fingerprint: after the group's definition changed, the same command recomputes every chunk.
+
+With `--accept-mixed-history` (a changed definition recomputed from a date, the older history kept as the
+old definition computed it) the chunks run newest first: dbt accepts the changed definition only for a range
+that reaches past the table's newest row, and records the boundary; each older chunk then moves it down.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +47,11 @@ class BackfillPlan:
     start: dt.datetime
     end: dt.datetime
     chunk_days: int
+    # The group's definition fingerprint (macros/feature_group_fingerprint.sql) when planned: progress of
+    # another definition says nothing about this one.
+    fingerprint: str = ""
+    # Under a changed definition with --accept-mixed-history: newest chunk first (see the module's docstring).
+    newest_first: bool = False
 
     def chunks(self) -> list[Chunk]:
         step = dt.timedelta(days=self.chunk_days)
@@ -57,10 +67,19 @@ class BackfillPlan:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "chunk_days": self.chunk_days,
+            "fingerprint": self.fingerprint,
         }
 
 
-def plan_backfill(group: str, start: dt.datetime, end: dt.datetime, chunk_days: int) -> BackfillPlan:
+def plan_backfill(
+    group: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    chunk_days: int,
+    *,
+    fingerprint: str = "",
+    newest_first: bool = False,
+) -> BackfillPlan:
     """Validate a backfill request; times are UTC (naive or aware)."""
     start, end = naive_utc(start), naive_utc(end)
     if start >= end:
@@ -70,7 +89,9 @@ def plan_backfill(group: str, start: dt.datetime, end: dt.datetime, chunk_days: 
             f"--chunk-days must be between 1 and {MAX_CHUNK_DAYS} (Athena writes at most 100 daily partitions "
             f"per statement), got {chunk_days}"
         )
-    return BackfillPlan(group=group, start=start, end=end, chunk_days=chunk_days)
+    return BackfillPlan(
+        group=group, start=start, end=end, chunk_days=chunk_days, fingerprint=fingerprint, newest_first=newest_first
+    )
 
 
 class BackfillState:
@@ -120,10 +141,11 @@ def run_backfill(
     *,
     on_chunk: Callable[[Chunk, str], None] | None = None,
 ) -> list[Chunk]:
-    """Run the plan's pending chunks oldest first; returns the chunks run now. `on_chunk(chunk, status)` is
-    called with status "skipped" (done earlier), "running" and "done"."""
+    """Run the plan's pending chunks oldest first (newest first for plan.newest_first); returns the chunks run
+    now. `on_chunk(chunk, status)` is called with status "skipped" (done earlier), "running" and "done"."""
     ran = []
-    for chunk in plan.chunks():
+    chunks = plan.chunks()
+    for chunk in reversed(chunks) if plan.newest_first else chunks:
         if state.is_done(chunk):
             if on_chunk:
                 on_chunk(chunk, "skipped")
@@ -138,14 +160,22 @@ def run_backfill(
     return ran
 
 
-def dbt_chunk_runner(project_dir: Path, *, target: str | None = None, extra_args: Sequence[str] = ()) -> ChunkRunner:
-    """A ChunkRunner that invokes dbt in-process (dbt's programmatic runner) from the project folder."""
+def dbt_chunk_runner(
+    project_dir: Path,
+    *,
+    target: str | None = None,
+    extra_args: Sequence[str] = (),
+    variables: Mapping[str, object] | None = None,
+) -> ChunkRunner:
+    """A ChunkRunner that invokes dbt in-process (dbt's programmatic runner) from the project folder; `variables`
+    are passed with the chunk's range (e.g. accept_mixed_history)."""
 
     def run(plan: BackfillPlan, chunk: Chunk) -> None:
         from dbt.cli.main import dbtRunner
 
-        variables = json.dumps({"backfill_start": chunk.start.isoformat(), "backfill_end": chunk.end.isoformat()})
-        args = ["run", "--select", plan.group, "--vars", variables, "--project-dir", str(project_dir)]
+        bounds = {"backfill_start": chunk.start.isoformat(), "backfill_end": chunk.end.isoformat()}
+        chunk_vars = {**(variables or {}), **bounds}
+        args = ["run", "--select", plan.group, "--vars", json.dumps(chunk_vars), "--project-dir", str(project_dir)]
         if target:
             args += ["--target", target]
         result = dbtRunner().invoke([*args, *extra_args])

@@ -16,6 +16,8 @@ from typing import Any, Protocol, TypeAlias
 import pyarrow as pa
 
 from featurestore.core.contract import FeatureGroup
+from featurestore.core.dbt_compiler import DbtCompiler
+from featurestore.core.definitions import StoredDefinition
 from featurestore.offline.training_sets import TrainingSetRequest
 
 # An Arrow table, a pandas DataFrame, a Parquet file or a table name (see offline.training_sets.resolve_spine).
@@ -50,6 +52,11 @@ class OfflineStore(OfflineReader, Protocol):
         OfflineStoreError when it cannot be read."""
         ...
 
+    def stored_definition(self, group: FeatureGroup) -> StoredDefinition | None:
+        """The definition record dbt stored with the group's table (core/definitions.py), None when the table
+        has none (built before fingerprints existed); OfflineStoreError when the table is not built."""
+        ...
+
 
 class TrainingSetSource(Protocol):
     """An engine's training sets: the spine joined point-in-time to the requested features."""
@@ -63,6 +70,8 @@ class OfflineEngine:
 
     store: OfflineStore
     training_sets: TrainingSetSource
+    # Compiles the project's macros (training sets, definition fingerprints): None where none is needed.
+    compiler: DbtCompiler | None = None
 
 
 class WriterLeases(Protocol):

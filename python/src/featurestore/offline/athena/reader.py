@@ -10,7 +10,9 @@ import pyarrow as pa
 
 from featurestore.aws.athena_queries import AthenaQueryRunner
 from featurestore.core.contract import FeatureGroup
+from featurestore.core.definitions import RECORD_KEY, StoredDefinition
 from featurestore.core.errors import OfflineStoreError
+from featurestore.core.identifiers import relation_parts
 from featurestore.core.settings import AthenaSettings
 from featurestore.core.timestamps import is_timestamp_type
 from featurestore.offline.queries import COMPUTED_AT, latest_changed_rows_sql, preview_sql, rows_that_exist
@@ -63,3 +65,19 @@ class AthenaOfflineStore:
         """Rows of a group for `featurestore show` (see offline.queries.preview_sql); a few rows: fetched."""
         what = f"reading feature group '{group.name}' ({group.relation_name})"
         return self.queries.fetch(preview_sql(group, limit, as_of, key), what=what)
+
+    def stored_definition(self, group: FeatureGroup) -> StoredDefinition | None:
+        """The definition record dbt stored in the Glue table parameter `featurestore_definition` (Athena
+        refuses custom Iceberg table properties); None: built before fingerprints existed. OfflineStoreError
+        when the table is not in the Glue Data Catalog."""
+        schema, table = relation_parts(group.relation_name)[-2:]
+        glue = self.queries.client("glue")
+        try:
+            found = glue.get_table(DatabaseName=schema, Name=table)["Table"]
+        except glue.exceptions.EntityNotFoundException:
+            raise OfflineStoreError(
+                f"feature group '{group.name}' is not built ({group.relation_name} is not in the Glue Data "
+                f"Catalog); run `dbt build --target athena --select {group.name}`"
+            ) from None
+        text = (found.get("Parameters") or {}).get(RECORD_KEY)
+        return StoredDefinition.from_json(text, f"{group.name} ({group.relation_name})") if text else None

@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from featurestore.core.contract import FeatureGroup
+from featurestore.core.definitions import StoredDefinition
 from featurestore.core.errors import OfflineStoreError
 from featurestore.core.identifiers import quote_relation, relation_parts
 from featurestore.offline.duckdb.files import busy_error, check_built
@@ -76,3 +77,20 @@ class DuckDBOfflineStore:
     def existing_rows(self, group: FeatureGroup, rows: Sequence[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
         """The (encoded key, event time) pairs among `rows` that exist offline."""
         return rows_that_exist(group, rows, lambda sql: self._query(group, sql), local_relation(group))
+
+    def stored_definition(self, group: FeatureGroup) -> StoredDefinition | None:
+        """The definition record dbt stored in the table's comment (None: built before fingerprints existed);
+        OfflineStoreError when the table is not built."""
+        schema, table = relation_parts(group.relation_name)[-2:]
+        with self._connect() as connection:
+            rows = connection.execute(
+                "select comment from duckdb_tables() where database_name = current_database() "
+                "and schema_name = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+        if not rows:
+            raise OfflineStoreError(
+                f"feature group '{group.name}' is not built in {self.path} ({local_relation(group)}); "
+                f"run `dbt build --select {group.name}`"
+            )
+        return StoredDefinition.from_comment(rows[0][0], f"{group.name} ({local_relation(group)})")
