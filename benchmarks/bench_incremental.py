@@ -563,7 +563,8 @@ def _profile_settings() -> str:
     import yaml
 
     profile = yaml.safe_load((PROJECT_DIR / "profiles.example.yml").read_text())
-    settings = profile["featurestore"]["outputs"]["local"].get("settings") or {}
+    local = profile["featurestore"]["outputs"]["local"]
+    settings = {**(local.get("config_options") or {}), **(local.get("settings") or {})}
 
     def render(value: object) -> str:
         match = re.fullmatch(r"\{\{\s*env_var\('(\w+)',\s*'([^']*)'\)\s*\}\}", str(value).strip())
@@ -810,12 +811,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for variant in args.variants:
         if variant not in ("declarative", "legacy", "functions"):
             parser.error(f"--variants: unknown variant {variant!r}")
-    # Side by side: each size runs every variant on the same data before the next size.
-    results = [bench_size(events, args, variant) for events in args.sizes for variant in args.variants]
-    report = render_report(results, args, command, time.perf_counter() - began)
-    print(report)
-    out.write_text(report)
-    log(f"report written to {out}")
+    # Side by side: each size runs every variant on the same data before the next size. The report is
+    # rewritten after each, so a long run stopped (or failing) midway keeps what it measured.
+    results: list[SizeResult] = []
+    for events in args.sizes:
+        for variant in args.variants:
+            results.append(bench_size(events, args, variant))
+            out.write_text(render_report(results, args, command, time.perf_counter() - began))
+            log(f"report so far written to {out}")
+    print(out.read_text())
     return 0
 
 
