@@ -3,17 +3,16 @@ scratch folder behind a temporary Glue table), the window-method join reads it, 
 removed afterwards, also when the query fails. Moto's Athena runs no SQL: the fake answers the UNLOAD (see
 athena_fakes.py) and checks, while the query "runs", what is in S3 and Glue.
 
-The macro call is rendered by macro_renderer from a manifest written here for the athena adapter (no dbt
-process; test_notebook_training_sets.py checks the renderer against dbt).
+The macro call is rendered by macro_renderer from a manifest written for the athena adapter
+(athena_fakes.rendered_training_sets: no dbt process).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
-import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,21 +22,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import sqlglot
 from conftest import DATA_BUCKET, AthenaEnv
-from support.athena_fakes import FakeUnload, moto_athena
-from support.local_project import manifest_macros
+from support.athena_fakes import FakeUnload, rendered_training_sets, unloaded_query
 
-from featurestore.core.dbt_compiler import DbtCompiler
+from featurestore.aws.glue import RawTable, glue_table_input
 from featurestore.core.errors import OfflineStoreError
-from featurestore.core.macro_renderer import MacroRenderer
-from featurestore.core.manifest import FeatureGroupCatalog, feature_groups_from_manifest
 from featurestore.offline.athena.training_sets import SPINE_TABLE_PREFIX, AthenaTrainingSets
 from featurestore.offline.candidates import CANDIDATE_TABLE_PREFIX, Candidate
 from featurestore.offline.training_sets import TrainingSetRequest
 
 pytestmark = [pytest.mark.aws]
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 T = dt.datetime(2026, 10, 5, 12, 0)
 SCRATCH = "featurestore_scratch"
 
@@ -64,6 +60,7 @@ ENGAGEMENT = {
         "user_id": {"data_type": "bigint", "description": "user"},
         "effective_at": {"data_type": "timestamp", "description": "from when"},
         "clicks_7d": {"data_type": "bigint", "description": "clicks"},
+        "last_click_at": {"data_type": "timestamp", "description": "the last click"},
     },
 }
 
@@ -88,25 +85,8 @@ class FakeAthena(FakeUnload):
 
 @pytest.fixture
 def athena(athena_env: AthenaEnv, tmp_path: Path) -> Iterator[tuple[AthenaTrainingSets, boto3.Session]]:
-    shutil.copy(PROJECT_DIR / "dbt_project.yml", tmp_path / "dbt_project.yml")
-    shutil.copytree(PROJECT_DIR / "macros", tmp_path / "macros")
-    manifest = {
-        "metadata": {"adapter_type": "athena", "project_name": "featurestore"},
-        "nodes": {ENGAGEMENT["unique_id"]: ENGAGEMENT},
-        "macros": manifest_macros(tmp_path),
-        "sources": {},
-    }
-    manifest_path = tmp_path / "target" / "manifest.json"
-    manifest_path.parent.mkdir()
-    manifest_path.write_text(json.dumps(manifest))
-    compiler = DbtCompiler(tmp_path, target="athena", renderer=MacroRenderer(tmp_path, manifest_path, "athena"))
-    catalog = FeatureGroupCatalog(feature_groups_from_manifest(manifest))
-    server = athena_env.server
-    session, location = moto_athena(server.endpoint_url, server.region, DATA_BUCKET)
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in athena_env.env.items():
-            patch.setenv(name, value)
-        yield AthenaTrainingSets(location, compiler, catalog, session=session, poll_interval=0.05), session
+    with rendered_training_sets(athena_env, tmp_path, [ENGAGEMENT]) as made:
+        yield made
 
 
 def _leftovers(athena_env: AthenaEnv) -> tuple[list[str], list[str]]:
@@ -186,3 +166,104 @@ def test_candidate_uploads_are_removed_when_the_query_fails(
         training_sets.get(SPINE, REQUEST)
     assert len(fake.seen) == 2  # spine and candidate were in place while it ran
     assert _leftovers(athena_env) == ([], [])
+
+
+def _outer_select(statement: str) -> tuple[list[str], set[str]]:
+    """The UNLOAD's output columns, and those it casts to varchar."""
+    outer = sqlglot.parse_one(unloaded_query(statement), read="athena")
+    assert isinstance(outer, sqlglot.exp.Select)
+    casts = {
+        p.alias_or_name
+        for p in outer.expressions
+        if isinstance(p.unalias(), sqlglot.exp.Cast) and p.unalias().to.this == sqlglot.exp.DataType.Type.VARCHAR
+    }
+    return outer.named_selects, casts
+
+
+def test_timestamps_come_back_to_the_microsecond_with_the_local_engines_types(
+    athena: tuple[AthenaTrainingSets, boto3.Session], athena_env: AthenaEnv
+) -> None:
+    """Issue 13, item 1: UNLOAD's Hive writer refuses timestamp(6) (the fake fails such an UNLOAD as Athena
+    does); every timestamp output goes through as text and comes back exact, as timestamp[us] like DuckDB's."""
+    training_sets, session = athena
+    at = T - dt.timedelta(microseconds=1)  # 11:59:59.999999: a timestamp(3) anywhere on the way would change it
+    seen = DWELL.assign(seen_at=pd.to_datetime([at, at - dt.timedelta(days=1)]))
+    request = TrainingSetRequest(
+        features=["user_engagement:clicks_7d", "user_engagement:last_click_at", "dwell:seen_at"],
+        spine_time="shown_at",
+        keys={"user_engagement": {"user_id": "viewer_id"}, "dwell": {"user_id": "viewer_id"}},
+        candidates=(Candidate("dwell", seen, entity="user_id", event_time="effective_at", ttl="2d"),),
+    )
+    outputs = pa.table(
+        {
+            "user_engagement__clicks_7d": pa.array([3, None], pa.int64()),
+            "user_engagement__last_click_at": pa.array([at, None], pa.timestamp("us")),
+            "user_engagement_effective_at": pa.array([at, None], pa.timestamp("us")),
+            "dwell__seen_at": pa.array([at - dt.timedelta(days=1), at], pa.timestamp("us")),
+            "dwell_effective_at": pa.array([at, T - dt.timedelta(hours=1)], pa.timestamp("us")),
+        }
+    )
+    answer = outputs.add_column(0, "featurestore_spine_row", pa.array([0, 1], pa.int64())).take([1, 0])
+    fake = FakeAthena(session, athena_env.server.client("s3"), athena_env.server.client("glue"), answer)
+
+    result = training_sets.get(SPINE, request)
+
+    assert result.select(outputs.column_names).equals(outputs)  # exact, timestamp[us], in the spine's order
+    (statement,) = fake.queries
+    names, casts = _outer_select(statement)
+    # Only the row number of the spine goes back (its other columns are the input's), then the macro's outputs.
+    assert names == ["featurestore_spine_row", *outputs.column_names]
+    assert casts == {name for name in outputs.column_names if pa.types.is_timestamp(outputs.schema.field(name).type)}
+    assert _leftovers(athena_env) == ([], []) and fake.leftovers() == []
+
+
+def test_a_spine_table_comes_back_with_its_timestamps_exact(
+    athena: tuple[AthenaTrainingSets, boto3.Session], athena_env: AthenaEnv
+) -> None:
+    """A spine that is a table (an Iceberg model keeps microseconds) and a candidate that is a table: their
+    timestamp columns, typed by Glue, go through UNLOAD as text too."""
+    training_sets, session = athena
+    glue = athena_env.server.client("glue")
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": SCRATCH})
+    tables = {
+        "labels": {"viewer_id": "bigint", "shown_at": "timestamp", "label": "int"},
+        "dwell_table": {"user_id": "bigint", "effective_at": "timestamp", "seen_at": "timestamp", "dwell_7d": "double"},
+    }
+    for name, columns in tables.items():
+        location = f"s3://{DATA_BUCKET}/{name}/"
+        glue.create_table(DatabaseName=SCRATCH, TableInput=glue_table_input(RawTable(name, columns), location))
+    at = T - dt.timedelta(microseconds=1)
+    answer = pa.table(
+        {
+            "viewer_id": pa.array([1, 2], pa.int64()),
+            "shown_at": pa.array([at, T], pa.timestamp("us")),
+            "label": pa.array([1, 0], pa.int32()),
+            "user_engagement__clicks_7d": pa.array([3, None], pa.int64()),
+            "user_engagement_effective_at": pa.array([at - dt.timedelta(hours=1), None], pa.timestamp("us")),
+            "dwell_t__dwell_7d": pa.array([0.5, None]),
+            "dwell_t__seen_at": pa.array([at, None], pa.timestamp("us")),
+            "dwell_t_effective_at": pa.array([at, None], pa.timestamp("us")),
+        }
+    )
+    fake = FakeUnload(session, athena_env.server.client("s3"), answer)
+    request = TrainingSetRequest(
+        features=["user_engagement:clicks_7d", "dwell_t:dwell_7d", "dwell_t:seen_at"],
+        spine_time="shown_at",
+        keys={"user_engagement": {"user_id": "viewer_id"}, "dwell_t": {"user_id": "viewer_id"}},
+        candidates=(
+            Candidate("dwell_t", f"{SCRATCH}.dwell_table", entity="user_id", event_time="effective_at", ttl="2d"),
+        ),
+    )
+    try:
+        result = training_sets.get(f"{SCRATCH}.labels", request)
+    finally:
+        for name in tables:
+            glue.delete_table(DatabaseName=SCRATCH, Name=name)
+
+    assert result.sort_by("viewer_id").equals(answer)
+    time_range, statement = fake.queries  # the spine's time range (moto answers no rows), then the UNLOAD
+    assert time_range.startswith('select min("shown_at")')
+    names, casts = _outer_select(statement)
+    assert names == answer.column_names
+    assert casts == {"shown_at", "user_engagement_effective_at", "dwell_t__seen_at", "dwell_t_effective_at"}

@@ -227,14 +227,17 @@ def test_athena_training_set_uploads_the_spine_unloads_and_cleans_up(
             "shown_at": pa.array([_ts(0), _ts(-3)], pa.timestamp("us")),
         }
     )
-    # What Athena would return: the local result (same macro, other method), rows shuffled as UNLOAD leaves them.
+    # What Athena would return: the local result (same macro, other method) with the row number instead of the
+    # spine's columns (they come from the input), rows shuffled as UNLOAD leaves them. Its timestamps are
+    # Iceberg timestamp(6): FakeUnload refuses an UNLOAD that does not carry them as text, as Athena does.
     expected = local.get(spine, REQUEST)
-    answer = expected.append_column("featurestore_spine_row", pa.array([0, 1], pa.int64())).take([1, 0])
+    answer = expected.drop_columns(spine.column_names)
+    answer = answer.add_column(0, "featurestore_spine_row", pa.array([0, 1], pa.int64())).take([1, 0])
     fake = FakeAthena(session, athena_env.server.client("s3"), athena_env.server.client("glue"), answer)
 
     result = training_sets.get(spine, REQUEST)
 
-    assert result.equals(expected)  # back in spine order, helper column dropped
+    assert result.equals(expected)  # back in spine order, helper column dropped, DuckDB's types (timestamp[us])
     (sql,) = fake.queries
     assert sql.lstrip().upper().startswith("UNLOAD") and "format = 'PARQUET'" in sql.replace('"', "'")
     assert "asof" not in sql.lower() and "last_value(pit_event_at) ignore nulls over" in sql  # window method

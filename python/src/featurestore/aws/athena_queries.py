@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from featurestore.aws.athena_limits import check_query_size
 from featurestore.aws.s3 import delete_prefix, split_s3_uri
 from featurestore.core.errors import OfflineStoreError
+from featurestore.core.identifiers import quote_identifier
 from featurestore.core.settings import AthenaSettings
 
 UNLOAD_FOLDER = "featurestore-unload"  # under the staging dir; each UNLOAD gets its own folder, removed after reading
@@ -110,9 +111,15 @@ class AthenaQueryRunner:
         MILLISECONDS"), and a cast to timestamp(3) would round computed_at and event times. So each timestamp
         column is unloaded as Trino's text of it (`cast(ts as varchar)`, 'yyyy-mm-dd hh:mm:ss.ffffff' for a
         timestamp(6): https://trino.io/docs/current/language/types.html#timestamp-p) and parsed back to
-        microseconds here. A query of no rows gives a table without columns, as `unload`."""
+        microseconds here. The sync's reader and the training sets both read through here. A query of no rows
+        gives a table without columns, as `unload`."""
         exact = set(timestamp_columns)
-        selected = ", ".join(f"cast({name} as varchar) as {name}" if name in exact else name for name in columns)
+        selected = ", ".join(
+            f"cast({quote_identifier(name)} as varchar) as {quote_identifier(name)}"
+            if name in exact
+            else quote_identifier(name)
+            for name in columns
+        )
         table = self.unload(f"select {selected} from ({sql}) as exact_rows", what=what)
         for name in exact & set(table.column_names):
             index = table.column_names.index(name)

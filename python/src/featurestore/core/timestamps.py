@@ -29,3 +29,9 @@ def from_micros(value: int) -> datetime:
 def sql_timestamp(value: datetime) -> str:
     """A SQL timestamp literal of `value` (naive UTC), the same text on DuckDB and Athena (Trino)."""
     return f"timestamp '{naive_utc(value).isoformat(sep=' ', timespec='microseconds')}'"
+
+
+def is_timestamp_type(sql_type: str) -> bool:
+    """Whether an SQL/Glue type name is a timestamp: `timestamp`, `timestamp(6)`, ... (YAML data_types and Glue
+    types are lowercase; either case is accepted)."""
+    return sql_type.strip().lower().startswith("timestamp")

@@ -21,13 +21,22 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from featurestore.core.contract import FeatureRef
+from featurestore.core.dbt_compiler import DbtCompiler
 from featurestore.core.errors import TrainingSetError
 from featurestore.core.identifiers import column_name_problem, quoted_table_name, shorten, table_name_problem
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.offline.candidates import Candidate, ResolvedCandidate
 from featurestore.offline.frames import SPINE_ROW_COLUMN, arrow_table, join_spine
 
-__all__ = ["SPINE_ROW_COLUMN", "TrainingSetRequest", "key_columns", "point_in_time_call", "spine_table"]
+__all__ = [
+    "SPINE_ROW_COLUMN",
+    "OutputColumn",
+    "TrainingSetRequest",
+    "key_columns",
+    "output_columns",
+    "point_in_time_call",
+    "spine_table",
+]
 
 
 def resolve_spine(spine: Any) -> Any:
@@ -152,6 +161,28 @@ def point_in_time_call(
     if time_bounds is not None:
         arguments.append(f"time_bounds={json.dumps([bound.isoformat(sep=' ') for bound in time_bounds])}")
     return "{{ featurestore.point_in_time_join(" + ", ".join(arguments) + ") }}"
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """A column the join adds to the spine's: `name` in the result, from `column` of feature group `group` (the
+    group's event time for its `<alias>_<event_time>` column)."""
+
+    name: str
+    group: str
+    column: str
+
+
+def output_columns(compiler: DbtCompiler, feature_groups: Sequence[Mapping[str, Any]]) -> list[OutputColumn]:
+    """The columns point_in_time_join adds for `feature_groups`, in its order, as the macro names them
+    (macros/pit_output_columns.sql: the naming of prefixes, renames and aliases has one home, the macro)."""
+    compiled = compiler.compile(
+        "{{ tojson(featurestore.pit_output_columns(" + json.dumps(list(feature_groups)) + ")) }}"
+    )
+    try:
+        return [OutputColumn(str(o["name"]), str(o["group"]), str(o["column"])) for o in json.loads(compiled)]
+    except (ValueError, TypeError, KeyError) as error:
+        raise TrainingSetError(f"pit_output_columns returned no list of columns: {compiled[:200]!r}") from error
 
 
 def spine_table(spine: Any, spine_time: str, key_columns: Sequence[str] = ()) -> tuple[pa.Table, pa.Table]:

@@ -12,6 +12,7 @@ from featurestore.aws.athena_queries import AthenaQueryRunner
 from featurestore.core.contract import FeatureGroup
 from featurestore.core.errors import OfflineStoreError
 from featurestore.core.settings import AthenaSettings
+from featurestore.core.timestamps import is_timestamp_type
 from featurestore.offline.queries import COMPUTED_AT, latest_changed_rows_sql, preview_sql, rows_that_exist
 
 
@@ -31,7 +32,7 @@ class AthenaOfflineStore:
         names = [*group.entity, group.event_time, *group.feature_names, COMPUTED_AT]
         what = f"reading feature group '{group.name}' ({group.relation_name})"
         timestamps = [group.event_time, COMPUTED_AT]
-        timestamps += [f.name for f in group.features if f.data_type.startswith("timestamp")]
+        timestamps += [f.name for f in group.features if is_timestamp_type(f.data_type)]
         table = self.queries.unload_exact(
             latest_changed_rows_sql(group, since, now, valid_after), names, timestamps, what=what
         )
