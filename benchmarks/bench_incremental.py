@@ -322,6 +322,8 @@ class DbtRun:
     model_seconds: float | None  # first model start to last model end, from run_results.json
     peak_rss_mb: float
     per_model: dict[str, float]  # model name -> its execution_time in run_results.json
+    # 1-minute load average before and after: the machine may be shared, and wall times depend on it.
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 class Project:
@@ -375,6 +377,7 @@ class Project:
             "--log-path",
             str(self.logs),
         ]
+        load_before = os.getloadavg()[0]
         with log_file.open("w") as out:
             began = time.perf_counter()
             process = subprocess.Popen(command, cwd=self.root, env=self.env, stdout=out, stderr=subprocess.STDOUT)
@@ -388,7 +391,8 @@ class Project:
         results = json.loads(run_results.read_text()).get("results", []) if run_results.exists() else []
         per_model = {r["unique_id"].rsplit(".", 1)[-1]: float(r.get("execution_time") or 0) for r in results}
         # ru_maxrss is in KiB on Linux.
-        return DbtRun(name, seconds, _model_seconds(results), usage.ru_maxrss / 1024, per_model)
+        load = (load_before, os.getloadavg()[0])
+        return DbtRun(name, seconds, _model_seconds(results), usage.ru_maxrss / 1024, per_model, load)
 
 
 def _model_seconds(results: list[dict[str, Any]]) -> float | None:
@@ -541,7 +545,6 @@ def machine_facts() -> list[tuple[str, str]]:
             memory = f"{int(match.group(1)) / 1024**2:.1f} GiB"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     with duckdb.connect() as connection:
-        # dbt-duckdb opens the file with the same defaults: the profile sets neither.
         row = connection.execute("select current_setting('memory_limit'), current_setting('threads')").fetchone()
     duckdb_settings = f"memory_limit {row[0]}, threads {row[1]}" if row else "unknown"
     return [
@@ -549,10 +552,25 @@ def machine_facts() -> list[tuple[str, str]]:
         ("memory", memory),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
-        ("duckdb", f"{duckdb.__version__} (defaults: {duckdb_settings})"),
+        ("duckdb", f"{duckdb.__version__} (defaults: {duckdb_settings}; the local profile sets {_profile_settings()})"),
         ("dbt", f"dbt-core {_version('dbt-core')}, dbt-duckdb {_version('dbt-duckdb')}"),
         ("commit", _commit()),
     ]
+
+
+def _profile_settings() -> str:
+    # What dbt-duckdb applies on top of DuckDB's defaults (memory_limit, temp_directory), with the env overrides.
+    import yaml
+
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.example.yml").read_text())
+    local = profile["featurestore"]["outputs"]["local"]
+    settings = {**(local.get("config_options") or {}), **(local.get("settings") or {})}
+
+    def render(value: object) -> str:
+        match = re.fullmatch(r"\{\{\s*env_var\('(\w+)',\s*'([^']*)'\)\s*\}\}", str(value).strip())
+        return os.environ.get(match.group(1), match.group(2)) if match else str(value)
+
+    return ", ".join(f"{name} {render(value)}" for name, value in settings.items()) or "none"
 
 
 def _version(package: str) -> str:
@@ -624,9 +642,13 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
                 f"{full.model_seconds:.1f} s" if full.model_seconds is not None else "-",
                 f"{r.history.events / full.seconds:,.0f}",
                 _mb(full.peak_rss_mb),
+                _load(full.load),
             ]
         )
-    lines += _table(["size", "users x days", "events", "wall", "models", "events/s (wall)", "peak RSS"], rows)
+    lines += _table(
+        ["size", "users x days", "events", "wall", "models", "events/s (wall)", "peak RSS", "load before -> after"],
+        rows,
+    )
 
     base = results[0]
 
@@ -667,6 +689,7 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
                 f"{r.incremental_median / smallest(r).incremental_median:.2f}x",
                 f"{r.incremental_net / smallest(r).incremental_net:.2f}x" if smallest(r).incremental_net > 0 else "-",
                 _mb(max(run.peak_rss_mb for run in r.incremental)),
+                f"{min(min(run.load) for run in r.incremental):.1f}-{max(max(run.load) for run in r.incremental):.1f}",
             ]
         )
     lines += _table(
@@ -681,6 +704,7 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
             "wall vs smallest",
             "net vs smallest",
             "peak RSS",
+            "load (1 min)",
         ],
         rows,
     )
@@ -758,6 +782,10 @@ def render_report(results: list[SizeResult], args: argparse.Namespace, command: 
     return "\n".join(lines) + "\n"
 
 
+def _load(load: tuple[float, float]) -> str:
+    return f"{load[0]:.1f} -> {load[1]:.1f}"
+
+
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes else f"{seconds:.0f} s"
@@ -783,12 +811,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for variant in args.variants:
         if variant not in ("declarative", "legacy", "functions"):
             parser.error(f"--variants: unknown variant {variant!r}")
-    # Side by side: each size runs every variant on the same data before the next size.
-    results = [bench_size(events, args, variant) for events in args.sizes for variant in args.variants]
-    report = render_report(results, args, command, time.perf_counter() - began)
-    print(report)
-    out.write_text(report)
-    log(f"report written to {out}")
+    # Side by side: each size runs every variant on the same data before the next size. The report is
+    # rewritten after each, so a long run stopped (or failing) midway keeps what it measured.
+    results: list[SizeResult] = []
+    for events in args.sizes:
+        for variant in args.variants:
+            results.append(bench_size(events, args, variant))
+            out.write_text(render_report(results, args, command, time.perf_counter() - began))
+            log(f"report so far written to {out}")
+    print(out.read_text())
     return 0
 
 

@@ -54,10 +54,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import sqlglot
 import yaml
-from moto.athena.models import AthenaBackend, QueryResults
+from moto.athena.models import AthenaBackend
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
+from support.athena_fakes import answer_timestamp
 
 if TYPE_CHECKING:
     from conftest import AthenaEnv, Dbt, DbtResult
@@ -292,19 +293,9 @@ class AthenaCatalogEffects:
             self.glue.delete_table(DatabaseName=match["schema"], Name=match["table"])
         elif match := WATERMARK_QUERY.match(sql):
             staging = match["table"].startswith("stg_")
-            self._answer_timestamp(backend, STAGED_UNTIL if staging else self.watermark)
+            answer_timestamp(backend, STAGED_UNTIL if staging else self.watermark)
         elif BATCH_QUERY.match(sql):
-            self._answer_timestamp(backend, BATCH_EVENTS_FROM)
-
-    @staticmethod
-    def _answer_timestamp(backend: AthenaBackend, answer: dt.datetime) -> None:
-        # Athena returns the column labels as the first row of a SELECT's results.
-        label = {"VarCharValue": "_col0"}
-        value = {"VarCharValue": answer.strftime("%Y-%m-%d %H:%M:%S.%f")}
-        column = {"Name": "_col0", "Label": "_col0", "Type": "timestamp", "Precision": 3, "Scale": 0}
-        backend.query_results_queue.append(
-            QueryResults(rows=[{"Data": [label]}, {"Data": [value]}], column_info=[{**column, "Nullable": "UNKNOWN"}])
-        )
+            answer_timestamp(backend, BATCH_EVENTS_FROM)
 
     def _create_view(self, schema: str, view: str) -> None:
         # As Athena stores a view: a Glue VIRTUAL_VIEW whose columns are the group's (computed_at left out).

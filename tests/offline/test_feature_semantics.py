@@ -30,6 +30,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.feature_groups import STAGING_COLUMNS
 from support.feature_oracle import (
     CLICK,
     GRAIN_SECONDS,
@@ -48,38 +49,6 @@ from support.local_project import copy_project
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 MODEL = "user_engagement"
-# The staging models' output types (they are views over typed raw data; their YAML declares no types).
-STAGING_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
-    "stg_news__impressions": (
-        ("impression_id", "varchar"),
-        ("user_id", "bigint"),
-        ("article_id", "bigint"),
-        ("shown_at", "timestamp"),
-        ("feed_position", "integer"),
-        ("surface", "varchar"),
-        ("ingested_at", "timestamp"),
-    ),
-    "stg_news__reactions": (
-        ("reaction_id", "varchar"),
-        ("impression_id", "varchar"),
-        ("user_id", "bigint"),
-        ("article_id", "bigint"),
-        ("reacted_at", "timestamp"),
-        ("reaction_kind", "varchar"),
-        ("dwell_seconds", "double"),
-        ("ingested_at", "timestamp"),
-    ),
-    "stg_news__articles": (
-        ("article_id", "bigint"),
-        ("published_at", "timestamp"),
-        ("category", "varchar"),
-        ("publisher", "varchar"),
-        ("length_words", "integer"),
-        ("is_premium", "boolean"),
-        ("ingested_at", "timestamp"),
-    ),
-}
-
 SECOND = 1_000_000
 MINUTE = 60 * SECOND
 HOUR = 3600 * SECOND

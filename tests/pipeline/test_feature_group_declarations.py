@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from support.feature_groups import write_article_group
 from support.local_project import LocalProject, make_local_project
 
 EVENTS_SQL = """{% call featurestore.feature_group() %}
@@ -112,30 +112,9 @@ def _columns(declaration: dict[str, Any]) -> list[str]:
 
 
 def _write_group(groups: Path, name: str, declaration: dict[str, Any], columns: list[str] | None = None) -> None:
-    (groups / f"{name}.sql").write_text(EVENTS_SQL)
     declared = ["article_id", "effective_at", *(columns if columns is not None else _columns(declaration))]
-    model = {
-        "name": name,
-        "description": "A test group.",
-        "config": {
-            "meta": {
-                "feature_group": {
-                    "entity": ["article_id"],
-                    "event_time": "effective_at",
-                    "online": False,
-                    "ttl": "1d",
-                    "owner": "tests",
-                    "aggregations": declaration,
-                }
-            }
-        },
-        "columns": [
-            {"name": column, "description": column}
-            for column in dict.fromkeys([*declared, "computed_at"])
-            if not column.endswith("_2h")
-        ],
-    }
-    (groups / f"{name}.yml").write_text(yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False))
+    contract = [column for column in dict.fromkeys([*declared, "computed_at"]) if not column.endswith("_2h")]
+    write_article_group(groups, name, EVENTS_SQL, declaration, [(column, None) for column in contract])
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
-"""Standing in for what moto's Athena does not do (it accepts queries and runs nothing): answering an UNLOAD."""
+"""Standing in for what moto's Athena does not do (it accepts queries and runs nothing): answering an UNLOAD or a
+query for one timestamp."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import re
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
+from moto.athena.models import AthenaBackend, QueryResults
 from sqlglot import exp
 from support.local_project import manifest_macros
 
@@ -151,6 +154,18 @@ class FakeUnload:
         reason = self.fail_with or self._refused
         if reason:
             execution["Status"] = {**execution.get("Status", {}), "State": "FAILED", "StateChangeReason": reason}
+
+
+def answer_timestamp(backend: AthenaBackend, answer: dt.datetime) -> None:
+    """Makes moto's Athena answer the next query whose results are read with one timestamp, as Athena would (a
+    SELECT's results start with a row of column labels). Call it while the query starts (wrap
+    `AthenaBackend.start_query_execution`): moto hands queued results to whichever query is read next."""
+    label = {"VarCharValue": "_col0"}
+    value = {"VarCharValue": answer.strftime("%Y-%m-%d %H:%M:%S.%f")}
+    column = {"Name": "_col0", "Label": "_col0", "Type": "timestamp", "Precision": 3, "Scale": 0}
+    backend.query_results_queue.append(
+        QueryResults(rows=[{"Data": [label]}, {"Data": [value]}], column_info=[{**column, "Nullable": "UNKNOWN"}])
+    )
 
 
 def moto_athena(endpoint_url: str, region: str, data_bucket: str) -> tuple[boto3.Session, AthenaSettings]:
