@@ -57,7 +57,10 @@ END = BASE + dt.timedelta(hours=2)
 # The extension of a windows-only group: its longest window and a grain.
 EXTENDED_END = END + dt.timedelta(hours=1, minutes=5)
 EVENTS_UNTIL_MINUTES = 5 * 60
-PROBES = {"bf_windows": False, "bf_lifetime": True}  # name -> declares lifetime features
+PROBES = {
+    "bf_windows": False,
+    "bf_lifetime": True,
+}  # name -> declares lifetime features
 OLD_COMPUTED_AT = dt.datetime(2000, 1, 1)
 
 
@@ -92,7 +95,11 @@ def write_group(project: Path, group: str) -> None:
                     "online": False,
                     "ttl": "1d",
                     "owner": "tests",
-                    "aggregations": {"timestamp": "reacted_at", "windows": list(WINDOWS), "features": features},
+                    "aggregations": {
+                        "timestamp": "reacted_at",
+                        "windows": list(WINDOWS),
+                        "features": features,
+                    },
                 }
             }
         },
@@ -109,7 +116,9 @@ class Probe:
     table: str  # quoted relation of the group
     staging: tuple[str, str, str]  # database, schema, quoted relation of stg_news__reactions
 
-    def __repr__(self) -> str:  # hypothesis prints the fixture of a failing example: not the SQL
+    def __repr__(
+        self,
+    ) -> str:  # hypothesis prints the fixture of a failing example: not the SQL
         return f"Probe({self.group})"
 
 
@@ -125,7 +134,10 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Probe]:
     for group in PROBES:
         write_group(project.root, group)
     # Tiny demo data, so the staging tables and the groups' tables exist: a backfill compiles against them.
-    generate_demo_data(DemoDataConfig(users=20, days=1, articles_per_day=5, seed=1), project.root / "raw")
+    generate_demo_data(
+        DemoDataConfig(users=20, days=1, articles_per_day=5, seed=1),
+        project.root / "raw",
+    )
     built = project.dbt("run", "--select", "+bf_windows", "+bf_lifetime")
     assert built.returncode == 0, built.stdout[-4000:]
     full_sql = {group: _compiled(project, group) for group in PROBES}  # the first build's SELECT
@@ -157,11 +169,23 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Probe]:
 def _stage(connection: duckdb.DuckDBPyConnection, relation: str, events: Sequence[Event]) -> None:
     connection.execute(f"delete from {relation}")
     rows = [
-        (f"r{i}", f"i{i}", e.user_id, e.article_id, e.reacted_at, e.kind, e.dwell, e.reacted_at)
+        (
+            f"r{i}",
+            f"i{i}",
+            e.user_id,
+            e.article_id,
+            e.reacted_at,
+            e.kind,
+            e.dwell,
+            e.reacted_at,
+        )
         for i, e in enumerate(events)
     ]
     if rows:
-        connection.executemany(f"insert into {relation} values ({', '.join('?' for _ in STAGING_COLUMNS)})", rows)
+        connection.executemany(
+            f"insert into {relation} values ({', '.join('?' for _ in STAGING_COLUMNS)})",
+            rows,
+        )
 
 
 def backfilled_rows(probe: Probe, old: Sequence[Event], new: Sequence[Event]) -> list[tuple[Any, ...]]:
@@ -286,7 +310,11 @@ def changed_histories(draw: st.DrawFn, group: str) -> tuple[list[Event], list[Ev
     return old, new
 
 
-EXAMPLES = settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(
+    max_examples=35,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.mark.dbt
@@ -310,7 +338,9 @@ def test_a_backfill_of_a_lifetime_group_runs_to_the_end_and_is_right_as_of_every
 
 
 @pytest.mark.dbt
-def test_the_boundary_rows_are_what_makes_the_range_right(probes: dict[str, Probe]) -> None:
+def test_the_boundary_rows_are_what_makes_the_range_right(
+    probes: dict[str, Probe],
+) -> None:
     # Guards against a comparison that cannot fail. An event before the range that the new logic drops:
     # the stored row before the range still counts it, so the range needs a row at its start. One after
     # the range that it drops too: the kept history, which resumes after the extension, counts it.
