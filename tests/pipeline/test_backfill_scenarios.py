@@ -41,6 +41,8 @@ DATA_END = dt.datetime(2026, 10, 9)
 GRAIN = 300
 REACTION_WINDOWS = {"15m": 900, "1h": 3600, "24h": 86400}
 CLICKS_ONLY = "where reaction_kind = 'click'"
+# The demo data ingests events up to a few days after their time: the late ones arrive after all of them.
+LATE_INGESTION = dt.datetime(2026, 10, 20, 1)
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +183,7 @@ def test_a_definition_change_backfilled_over_a_range_is_right_as_of_every_time(
 
 
 def _stage_late_impressions(project: LocalProject, user_id: int, article_id: int) -> None:
-    """10 impressions of `user_id` on 10-05, ingested on 10-09 (a new raw partition)."""
+    """10 impressions of `user_id` on 10-05, ingested after everything else (a new raw partition)."""
     sample = pq.read_table(next((project.root / "raw" / "impressions").glob("*/*.parquet")))
     rows = [
         {
@@ -190,15 +192,17 @@ def _stage_late_impressions(project: LocalProject, user_id: int, article_id: int
             "user_id": user_id,
             "article_id": article_id,
             "shown_at": dt.datetime(2026, 10, 5, 12, 3 * i),
-            "ingested_at": dt.datetime(2026, 10, 9, 1, 0),
+            "ingested_at": LATE_INGESTION,
         }
         for i in range(10)
     ]
-    folder = project.root / "raw" / "impressions" / "dt=2026-10-09"
+    folder = project.root / "raw" / "impressions" / f"dt={LATE_INGESTION.date()}"
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=sample.schema), folder / "late.parquet")
     staged = project.dbt("run", "--select", "stg_news__impressions")
     assert staged.returncode == 0, staged.stdout[-4000:]
+    late = "select count(*) from main_staging.stg_news__impressions where impression_id like 'late-%'"
+    assert _query(project, late) == [(10,)]
 
 
 def test_late_data_backfilled_over_its_day_is_right_on_the_following_days(
