@@ -302,7 +302,10 @@ fg_end as (
 {%- endif %}
 
 {#- fg_boundary: 0 a recomputed row of the range, 1 a start candidate, 2 an end row. -#}
+{%- set sources = [('fg_values', featurestore.in_bucket_range('fg_bucket', start_at, end_at, grain)), ('fg_start', none)]
+    + ([('fg_end', none)] if end_at is not none else []) %}
 fg_candidates as (
+    {%- for source, condition in sources %}
 
     select
         {{ entity | join(', ') }},
@@ -310,33 +313,16 @@ fg_candidates as (
         {% for name in all_columns -%}
         {{ name }},
         {% endfor -%}
-        0 as fg_boundary
-    from fg_values
-    where {{ featurestore.in_bucket_range('fg_bucket', start_at, end_at, grain) }}
-
-    union all
-
-    select
-        {{ entity | join(', ') }},
-        fg_bucket,
-        {% for name in all_columns -%}
-        {{ name }},
-        {% endfor -%}
-        1 as fg_boundary
-    from fg_start
-    {%- if end_at is not none %}
-
-    union all
-
-    select
-        {{ entity | join(', ') }},
-        fg_bucket,
-        {% for name in all_columns -%}
-        {{ name }},
-        {% endfor -%}
-        2 as fg_boundary
-    from fg_end
+        {{ loop.index0 }} as fg_boundary
+    from {{ source }}
+    {%- if condition %}
+    where {{ condition }}
     {%- endif %}
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 {%- endif %}

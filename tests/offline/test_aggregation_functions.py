@@ -91,19 +91,22 @@ def _column_type(function: str, column: str | None) -> str:
     return {"dwell_seconds": "double", "reaction_kind": "varchar", "reacted_at": "timestamp"}[str(column)]
 
 
-def write_probe_group(project: Path) -> None:
+def write_probe_group(project: Path, group: str = GROUP, *, lifetime: bool = True) -> None:
+    """The probe group `group` in the project's models: every function over WINDOWS, and the LIFETIME
+    features unless `lifetime` is false."""
     groups = project / "models" / "feature_groups"
-    (groups / f"{GROUP}.sql").write_text(EVENTS_SQL)
+    (groups / f"{group}.sql").write_text(EVENTS_SQL)
+    lifetimes = LIFETIME if lifetime else {}
     features = [{"name": name, "function": f, **({"column": c} if c else {})} for name, (f, c) in FEATURES.items()]
     features += [
-        {"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in LIFETIME.items()
+        {"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in lifetimes.items()
     ]
     columns = [("article_id", "bigint"), ("effective_at", "timestamp")]
     columns += [(f"{name}_{w}", _column_type(*FEATURES[name])) for name in FEATURES for w in WINDOWS]
-    columns += [(name, _column_type(*LIFETIME[name])) for name in LIFETIME]
+    columns += [(name, _column_type(*LIFETIME[name])) for name in lifetimes]
     columns += [("computed_at", "timestamp")]
     model = {
-        "name": GROUP,
+        "name": group,
         "description": "Every aggregation function, for tests/offline/test_aggregation_functions.py.",
         "config": {
             "meta": {
@@ -119,7 +122,7 @@ def write_probe_group(project: Path) -> None:
         },
         "columns": [{"name": name, "data_type": data_type, "description": name} for name, data_type in columns],
     }
-    (groups / f"{GROUP}.yml").write_text(yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False))
+    (groups / f"{group}.yml").write_text(yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,17 +23,14 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from offline.test_aggregation_functions import (
     BASE,
-    EVENTS_SQL,
     FEATURES,
     GRAIN,
     LIFETIME,
@@ -42,10 +39,10 @@ from offline.test_aggregation_functions import (
     STAGING_COLUMNS,
     WINDOWS,
     Event,
-    _column_type,
     _same,
     change_instants,
     expected,
+    write_probe_group,
 )
 from support.athena_parity import TRINO_DIVISION
 from support.local_project import LocalProject, make_local_project
@@ -72,42 +69,6 @@ def columns_of(group: str) -> list[str]:
     return window_columns() + (list(LIFETIME) if PROBES[group] else [])
 
 
-def write_group(project: Path, group: str) -> None:
-    folder = project / "models" / "feature_groups"
-    (folder / f"{group}.sql").write_text(EVENTS_SQL)
-    features = [{"name": name, "function": f, **({"column": c} if c else {})} for name, (f, c) in FEATURES.items()]
-    columns = [("article_id", "bigint"), ("effective_at", "timestamp")]
-    columns += [(f"{name}_{w}", _column_type(*FEATURES[name])) for name in FEATURES for w in WINDOWS]
-    if PROBES[group]:
-        features += [
-            {"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in LIFETIME.items()
-        ]
-        columns += [(name, _column_type(*LIFETIME[name])) for name in LIFETIME]
-    columns += [("computed_at", "timestamp")]
-    model = {
-        "name": group,
-        "description": "Every aggregation function, for tests/offline/test_backfill_boundaries.py.",
-        "config": {
-            "meta": {
-                "feature_group": {
-                    "entity": ["article_id"],
-                    "event_time": "effective_at",
-                    "online": False,
-                    "ttl": "1d",
-                    "owner": "tests",
-                    "aggregations": {
-                        "timestamp": "reacted_at",
-                        "windows": list(WINDOWS),
-                        "features": features,
-                    },
-                }
-            }
-        },
-        "columns": [{"name": name, "data_type": data_type, "description": name} for name, data_type in columns],
-    }
-    (folder / f"{group}.yml").write_text(yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False))
-
-
 @dataclasses.dataclass(frozen=True)
 class Probe:
     group: str
@@ -132,7 +93,7 @@ def _compiled(project: LocalProject, group: str) -> str:
 def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Probe]:
     project = make_local_project(tmp_path_factory.mktemp("backfill-boundaries"))
     for group in PROBES:
-        write_group(project.root, group)
+        write_probe_group(project.root, group, lifetime=PROBES[group])
     # Tiny demo data, so the staging tables and the groups' tables exist: a backfill compiles against them.
     generate_demo_data(
         DemoDataConfig(users=20, days=1, articles_per_day=5, seed=1),

@@ -141,14 +141,7 @@ def test_the_cli_backfills_in_chunks_and_resumes(project: LocalProject) -> None:
     range_rows = f"effective_at >= '{START}' and effective_at < '2026-10-04'"
     before = _rows(project, range_rows)
     first = project.featurestore(
-        "backfill",
-        "user_engagement",
-        "--start",
-        START,
-        "--end",
-        "2026-10-04",
-        "--chunk-days",
-        "1",
+        "backfill", "user_engagement", "--start", START, "--end", "2026-10-04", "--chunk-days", "1"
     )
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "recomputed 2 chunk(s) of 2" in first.stdout
@@ -163,14 +156,7 @@ def test_the_cli_backfills_in_chunks_and_resumes(project: LocalProject) -> None:
     assert all(new[computed_at] > old[computed_at] for new, old in zip(after, before, strict=True))
 
     again = project.featurestore(
-        "backfill",
-        "user_engagement",
-        "--start",
-        START,
-        "--end",
-        "2026-10-04",
-        "--chunk-days",
-        "1",
+        "backfill", "user_engagement", "--start", START, "--end", "2026-10-04", "--chunk-days", "1"
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "recomputed 0 chunk(s) of 2" in again.stdout
