@@ -31,7 +31,8 @@
     ) }}
     {%- if not execute -%}
         {#- Parsing: render the SELECT so dbt records its refs. -#}
-        {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none} -%}
+        {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none,
+            'is_backfill': false, 'boundary_end': none} -%}
         {{ caller(bounds) if caller.arguments else caller() }}
     {%- else -%}
     {%- if model.resource_type == 'unit_test' -%}
@@ -60,6 +61,8 @@
         {%- do partitioned_by.clear() -%}
         {%- do partitioned_by.append('day(' ~ spec.event_time ~ ')') -%}
     {%- endif -%}
+    {#- A range backfill's real end (extended by the windows' reach): backfill_extent(). -#}
+    {%- set extent = featurestore.backfill_extent(spec) -%}
     {%- if spec.kind == 'windowed' -%}
         {%- set longest = spec.windows.values() | max -%}
         {#- The newest row is at most the longest window and a bucket after the newest event processed. -#}
@@ -70,6 +73,7 @@
             grain_seconds=spec.grain,
             history_seconds=longest + spec.grain,
             watermark_offset_seconds=longest + spec.grain,
+            extent=extent,
         ) -%}
     {%- else -%}
         {%- set bounds = featurestore.incremental_window(
@@ -78,6 +82,7 @@
             lookback_hours=var('late_arrival_lookback_hours'),
             grain_seconds=1,
             history_seconds=0,
+            extent=extent,
         ) -%}
     {%- endif -%}
     {#- A SELECT that looks events up in their history (`{% call(bounds) ... %}`) gets the run's bounds

@@ -138,6 +138,14 @@
                     ~ "(only max and last, which an incremental run can recompute from its window); use a "
                     ~ "window such as 90d") }}
             {%- endif -%}
+            {%- if window.seconds == 'lifetime' and function == 'max' and column != decl.get('timestamp') -%}
+                {#- An incremental run reads only recent events: their max is the lifetime max only for a column
+                    that grows with event time, the event's own timestamp. -#}
+                {{ featurestore.feature_group_error(model_name, 'unsupported_lifetime', where ~ ": 'max' over lifetime is "
+                    ~ "supported only for the events' timestamp column '" ~ decl.get('timestamp') ~ "' (the time of the newest "
+                    ~ "event); the max of '" ~ column ~ "' over all history would need the stored state: use a window "
+                    ~ "such as 90d") }}
+            {%- endif -%}
             {%- if window.seconds != 'lifetime' -%}
                 {%- do all_windows.update({window.name: window.seconds}) -%}
             {%- endif -%}

@@ -11,18 +11,23 @@
       `watermark_column` minus `watermark_offset_seconds` (declarative groups read their newest row, which
       lies at most the longest window after the newest event). The newest event is read with
       newest_value(), which on Athena reads only recent partitions of the table.
-    - Range backfill (`--vars '{backfill_start: ..., backfill_end: ...}'`, ISO dates or times, UTC): exactly
-      [backfill_start, backfill_end), which must lie on the group's grain. The post-hook
+    - Range backfill (`--vars '{backfill_start: ..., backfill_end: ...}'`, ISO dates or times, UTC, on the
+      group's grain): [backfill_start, end) where `end` is `extent.end` (backfill_extent(): the requested
+      end, extended by the group's longest window and a grain, or none up to the table's end), and
+      `boundary_end` = that end, where the backfill writes the rows that resume the kept history. The
+      merge's target bound includes `boundary_end` itself (`<=`). The post-hook
       delete_stale_backfill_rows() then deletes the range's rows that this run no longer produced.
+      `is_backfill` is true.
 
     On incremental runs and backfills it also bounds the merge to the recomputed range with literal
     target-side predicates computed here, before the query: dbt renders `incremental_predicates` when it
     parses the project, when the table cannot be read, and Athena only prunes Iceberg partitions on
     literals (a `select max(...)` subquery makes the MERGE scan the whole table). The model must declare
     `incremental_predicates=[]`. -#}
-{% macro incremental_window(watermark_column, event_time_column, lookback_hours, grain_seconds, history_seconds, watermark_offset_seconds=0) %}
-    {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none} -%}
-    {%- set backfill = featurestore.backfill_range() -%}
+{% macro incremental_window(watermark_column, event_time_column, lookback_hours, grain_seconds, history_seconds, watermark_offset_seconds=0, extent=none) %}
+    {%- set bounds = {'recompute_from': none, 'recompute_until': none, 'read_from': none, 'lookup_from': none,
+        'is_backfill': false, 'boundary_end': none} -%}
+    {%- set backfill = extent if extent is not none else featurestore.backfill_range() -%}
     {%- if not execute -%}
         {{ return(bounds) }}
     {%- endif -%}
@@ -49,7 +54,7 @@
 
     {%- set epoch = modules.datetime.datetime(1970, 1, 1) -%}
     {%- if backfill is not none -%}
-        {%- for name, value in [('backfill_start', backfill.start), ('backfill_end', backfill.end)] -%}
+        {%- for name, value in [('backfill_start', backfill.start), ('backfill_end', backfill.get('requested_end', backfill.end))] -%}
             {%- if (value - epoch).total_seconds() % grain_seconds != 0 -%}
                 {{ exceptions.raise_compiler_error(
                     "Model " ~ model.name ~ ": " ~ name ~ "=" ~ value ~ " does not lie on the group's "
@@ -57,7 +62,11 @@
                 ) }}
             {%- endif -%}
         {%- endfor -%}
-        {%- do bounds.update({'recompute_from': backfill.start, 'recompute_until': backfill.end}) -%}
+        {%- do bounds.update({'recompute_from': backfill.start, 'recompute_until': backfill.end,
+            'is_backfill': true, 'boundary_end': backfill.end}) -%}
+        {%- if backfill.get('reason') -%}
+            {{ log(model.name ~ ": " ~ backfill.reason, info=True) }}
+        {%- endif -%}
     {%- else -%}
         {#- Bounded to recent partitions on Athena (see newest_value()); never above the true maximum. -#}
         {%- set watermark = featurestore.newest_value(this, watermark_column, event_time_column) -%}
@@ -77,7 +86,10 @@
 
     {%- set target_column = featurestore.merge_target_alias() ~ '.' ~ event_time_column -%}
     {%- do predicates.append(target_column ~ ' >= ' ~ featurestore.timestamp_literal(bounds.recompute_from)) -%}
-    {%- if bounds.recompute_until is not none -%}
+    {%- if bounds.boundary_end is not none -%}
+        {#- A backfill also writes rows at its end, where the kept history resumes. -#}
+        {%- do predicates.append(target_column ~ ' <= ' ~ featurestore.timestamp_literal(bounds.boundary_end)) -%}
+    {%- elif bounds.recompute_until is not none -%}
         {%- do predicates.append(target_column ~ ' < ' ~ featurestore.timestamp_literal(bounds.recompute_until)) -%}
     {%- endif -%}
     {{ return(bounds) }}

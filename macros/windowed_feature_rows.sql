@@ -4,7 +4,18 @@
     (a coarser key, e.g. a user's total beside a (user, category) pair) are computed on that key and put
     on each finer entity's rows; such entities also get a row whenever the coarser value changes while
     they have events in their longest window, and the coarser value is null on their rows once they have
-    none (no more rows are emitted for them until their next event). -#}
+    none (no more rows are emitted for them until their next event).
+
+    A range backfill (`bounds.is_backfill`, [recompute_from, boundary_end)) also writes the rows that make
+    its values right as of every time (docs/architecture.md#backfills), compared with the stored rows
+    before the run (within literal bounds: a stored row older than the longest window and a grain holds
+    empty windows):
+    - at its start S, for each entity whose recomputed value as of S differs from the stored row valid
+      just before S (also entities the recomputation sees no event for: their windows become empty,
+      their lifetime values are kept), a row with the recomputed value;
+    - at its end E (when bounded), for each entity whose stored row valid at E does not start at E and
+      differs from the recomputation's value just before E, a row restoring the stored values; an entity
+      with no stored row near E but active windows just before E gets a row with empty windows. -#}
 {% macro windowed_feature_rows(spec, events_sql, bounds) %}
     {%- set grain = spec.grain -%}
     {%- set entity = spec.entity -%}
@@ -31,6 +42,24 @@
             {%- do all_columns.update({window.column: {'aggregate': aggregate, 'window': window}}) -%}
         {%- endfor -%}
     {%- endfor -%}
+    {%- set boundaries = bounds.is_backfill -%}
+    {%- if boundaries -%}
+        {%- set reach = modules.datetime.timedelta(seconds=(spec.windows.values() | max) + grain) -%}
+        {%- set start_at, end_at = bounds.recompute_from, bounds.boundary_end -%}
+        {%- set start_bucket = featurestore.bucket_number_of(start_at, grain) -%}
+        {%- set end_bucket = featurestore.bucket_number_of(end_at, grain) if end_at is not none else none -%}
+        {#- The stored table may lack a column a new definition adds: null there. -#}
+        {%- set stored_names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- set stored = {} -%}
+        {%- for name in outputs -%}
+            {%- do stored.update({name: name if name in stored_names else 'null'}) -%}
+        {%- endfor -%}
+        {%- set key_match = [] -%}
+        {%- for key in entity -%}
+            {%- do key_match.append('{left}.' ~ key ~ ' = {right}.' ~ key) -%}
+        {%- endfor -%}
+        {%- set key_match = key_match | join(' and ') -%}
+    {%- endif -%}
 
 with
 
@@ -139,6 +168,164 @@ fg_values as (
 
 ),
 {%- endif %}
+{%- if boundaries %}
+
+{#- The stored rows before this run next to the range's start: the newest per entity before it. -#}
+fg_stored_start as (
+
+    select
+        {% for key in entity -%}
+        {{ key }},
+        {% endfor -%}
+        {% for name in outputs -%}
+        {{ stored[name] }} as {{ name }}{{ ',' if not loop.last }}
+        {% endfor -%}
+    from (
+        select
+            {{ (entity + [spec.event_time] + (stored.values() | reject('equalto', 'null') | list)) | join(', ') }},
+            row_number() over (partition by {{ entity | join(', ') }} order by {{ spec.event_time }} desc) as fg_newest
+        from {{ this }}
+        where {{ featurestore.in_time_range(spec.event_time, start_at - reach, start_at) }}
+    ) as fg_history
+    where fg_newest = 1
+
+),
+
+{#- The recomputed value as of the start: the entity's newest recomputed row at or before it. -#}
+fg_recomputed_start as (
+
+    select *
+    from (
+        select
+            *,
+            row_number() over (partition by {{ entity | join(', ') }} order by fg_bucket desc) as fg_newest
+        from fg_values
+        where fg_bucket <= {{ start_bucket }}
+    ) as fg_history
+    where fg_newest = 1
+
+),
+
+{#- A candidate row at the start for every entity without a recomputed row there (kept if it differs from
+    the stored row, fg_checked): the recomputed value, or empty windows for an entity the recomputation
+    has no event for. An entity whose stored row is older than the windows' reach had empty windows. -#}
+fg_start as (
+
+    select
+        {% for key in entity -%}
+        fg_recomputed_start.{{ key }},
+        {% endfor -%}
+        {{ start_bucket }} as fg_bucket,
+        {% for name in all_columns -%}
+        fg_recomputed_start.{{ name }},
+        {% endfor -%}
+        fg_recomputed_start.fg_active
+    from fg_recomputed_start
+    left join fg_stored_start
+        on {{ key_match.format(left='fg_recomputed_start', right='fg_stored_start') }}
+    where
+        fg_recomputed_start.fg_bucket < {{ start_bucket }}
+        and (fg_recomputed_start.fg_active or fg_stored_start.{{ entity[0] }} is not null)
+
+    union all
+
+    select
+        {% for key in entity -%}
+        fg_stored_start.{{ key }},
+        {% endfor -%}
+        {{ start_bucket }} as fg_bucket,
+        {% for name, found in all_columns.items() -%}
+        {{ featurestore.windowed_empty_value(found.aggregate, found.window,
+            'fg_stored_start.' ~ name if name in outputs else 'null') }} as {{ name }},
+        {% endfor -%}
+        false as fg_active
+    from fg_stored_start
+    left join fg_recomputed_start
+        on {{ key_match.format(left='fg_stored_start', right='fg_recomputed_start') }}
+    where fg_recomputed_start.{{ entity[0] }} is null
+
+),
+{%- if end_at is not none %}
+
+{#- The stored rows before this run next to the range's end: the newest per entity at or before it. -#}
+fg_stored_end as (
+
+    select
+        {% for key in entity -%}
+        {{ key }},
+        {% endfor -%}
+        {{ spec.event_time }},
+        {% for name in outputs -%}
+        {{ stored[name] }} as {{ name }}{{ ',' if not loop.last }}
+        {% endfor -%}
+    from (
+        select
+            {{ (entity + [spec.event_time] + (stored.values() | reject('equalto', 'null') | list)) | join(', ') }},
+            row_number() over (partition by {{ entity | join(', ') }} order by {{ spec.event_time }} desc) as fg_newest
+        from {{ this }}
+        where
+            {{ spec.event_time }} >= {{ featurestore.timestamp_literal(end_at - reach) }}
+            and {{ spec.event_time }} <= {{ featurestore.timestamp_literal(end_at) }}
+    ) as fg_history
+    where fg_newest = 1
+
+),
+
+{#- An entity whose windows are active just before the end and that has no stored row near it: its
+    windows empty at the end (the kept history has no events for it there). -#}
+fg_end as (
+
+    select
+        {% for key in entity -%}
+        fg_recomputed_end.{{ key }},
+        {% endfor -%}
+        {{ end_bucket }} as fg_bucket,
+        {% for name, found in all_columns.items() -%}
+        {{ featurestore.windowed_empty_value(found.aggregate, found.window, 'fg_recomputed_end.' ~ name) }} as {{ name }},
+        {% endfor -%}
+        false as fg_active
+    from (
+        select
+            *,
+            row_number() over (partition by {{ entity | join(', ') }} order by fg_bucket desc) as fg_newest
+        from fg_values
+        where fg_bucket < {{ end_bucket }}
+    ) as fg_recomputed_end
+    left join fg_stored_end
+        on {{ key_match.format(left='fg_recomputed_end', right='fg_stored_end') }}
+    where
+        fg_recomputed_end.fg_newest = 1
+        and fg_recomputed_end.fg_active
+        and fg_stored_end.{{ entity[0] }} is null
+
+),
+{%- endif %}
+
+{#- fg_boundary: 0 a recomputed row of the range, 1 a start candidate, 2 an end row. -#}
+{%- set sources = [('fg_values', featurestore.in_bucket_range('fg_bucket', start_at, end_at, grain)), ('fg_start', none)]
+    + ([('fg_end', none)] if end_at is not none else []) %}
+fg_candidates as (
+    {%- for source, condition in sources %}
+
+    select
+        {{ entity | join(', ') }},
+        fg_bucket,
+        {% for name in all_columns -%}
+        {{ name }},
+        {% endfor -%}
+        {{ loop.index0 }} as fg_boundary
+    from {{ source }}
+    {%- if condition %}
+    where {{ condition }}
+    {%- endif %}
+    {%- if not loop.last %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+{%- endif %}
 
 fg_aggregates as (
 
@@ -155,9 +342,14 @@ fg_aggregates as (
         {{ name }},
         {% endif -%}
         {% endfor -%}
+        {% if boundaries -%}
+        fg_boundary
+    from fg_candidates
+        {%- else -%}
         1 as fg_row
     from fg_values
     where {{ featurestore.in_bucket_range('fg_bucket', bounds.recompute_from, bounds.recompute_until, grain) }}
+        {%- endif %}
 
 ),
 
@@ -194,11 +386,21 @@ fg_features as (
         {%- endif -%}
         {%- else -%}
         {{ output }}
-        {%- endif %}{{ ',' if not loop.last }}
-        {% endfor %}
+        {%- endif %}{{ ',' if not loop.last or boundaries }}
+        {% endfor -%}
+        {%- if boundaries %}
+        fg_boundary
+        {%- endif %}
     from fg_aggregates
 
 )
+{%- if boundaries %},
+
+{{ featurestore.windowed_boundary_rows(spec, outputs, stored, start_at, end_at, reach, key_match) }}
+
+{{ featurestore.keep_computed_at(spec, 'fg_rows', bounds) }}
+{%- else %}
 
 {{ featurestore.keep_computed_at(spec, 'fg_features', bounds) }}
+{%- endif %}
 {%- endmacro %}

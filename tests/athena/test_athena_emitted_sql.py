@@ -105,6 +105,8 @@ class FeatureGroup:
     longest_seconds: int
     schema: str = FEATURES_SCHEMA
     event_time: str = "effective_at"
+    # Declares a lifetime feature: a range backfill runs to the table's end (macros/backfill_extent.sql).
+    lifetime: bool = False
 
     @property
     def watermark_column(self) -> str:
@@ -121,9 +123,11 @@ class FeatureGroup:
 
 DAY_SECONDS = 86400
 FEATURE_GROUPS = (
-    FeatureGroup("user_engagement", ("user_id", "effective_at"), 300, 7 * DAY_SECONDS),
-    FeatureGroup("article_popularity", ("article_id", "effective_at"), 300, DAY_SECONDS),
-    FeatureGroup("user_category_affinity", ("user_id", "category", "effective_at"), 3600, 30 * DAY_SECONDS),
+    FeatureGroup("user_engagement", ("user_id", "effective_at"), 300, 7 * DAY_SECONDS, lifetime=True),
+    FeatureGroup("article_popularity", ("article_id", "effective_at"), 300, DAY_SECONDS, lifetime=True),
+    FeatureGroup(
+        "user_category_affinity", ("user_id", "category", "effective_at"), 3600, 30 * DAY_SECONDS, lifetime=True
+    ),
     FeatureGroup("article_reactions", ("article_id", "effective_at"), 300, DAY_SECONDS),
     FeatureGroup("article_attributes", ("article_id", "published_at"), 1, 0, event_time="published_at"),
 )
@@ -797,7 +801,23 @@ def test_backfill_merges_and_deletes_within_literal_bounds(runs: dict[str, Run],
     statements = runs["backfill"].of(group.name)
     assert not [s for s in statements if s.sql.lower().startswith("select max(")], "a backfill needs no watermark"
     merge = only(statements, r"merge\b", "MERGE")
-    assert merge_problems(merge.sql, group, BACKFILL_START, BACKFILL_END) == []
+    # The range's real end: extended by the longest window and a grain (windowed groups), to the table's end
+    # (groups with a lifetime feature: no upper bound), or as requested (attribute groups). The MERGE
+    # includes that end itself (the rows where the kept history resumes), the DELETE excludes it.
+    if group.lifetime:
+        end = None
+    elif group.longest_seconds:
+        end = BACKFILL_END + dt.timedelta(seconds=group.longest_seconds + group.grain_seconds)
+    else:
+        end = BACKFILL_END
+    assert merge_problems(merge.sql, group, BACKFILL_START, None) == []
+    on = sqlglot.parse_one(merge.sql, read="athena").args["on"]
+    inclusive = [
+        timestamp_literal(part.right)
+        for part in flat_conjuncts(on)
+        if isinstance(part, exp.LTE) and is_column(part.left, "target", group.event_time)
+    ]
+    assert inclusive == ([end] if end else [])
     assert update_condition_problems(merge.sql, group) == []
     delete = only(statements, r"delete\b", "DELETE")
     assert statements.index(merge) < statements.index(delete), "the stale-row DELETE must run after the MERGE"
@@ -806,7 +826,7 @@ def test_backfill_merges_and_deletes_within_literal_bounds(runs: dict[str, Run],
     assert (parsed.this.name, parsed.this.db) == (group.name, FEATURES_SCHEMA)
     where = parsed.args["where"].this
     # The unqualified event-time column: a DELETE has no alias.
-    assert bound_problems(where, "", group.event_time, BACKFILL_START, BACKFILL_END) == []
+    assert bound_problems(where, "", group.event_time, BACKFILL_START, end) == []
     # Only rows this run did not rewrite: computed_at before this invocation's literal start time.
     (stale,) = [p for p in flat_conjuncts(where) if isinstance(p, exp.Or)]
     assert isinstance(stale.left, exp.Is) and is_column(stale.left.this, "", "computed_at")

@@ -93,25 +93,29 @@ def _column_type(function: str, column: str | None) -> str:
     return {"dwell_seconds": "double", "reaction_kind": "varchar", "reacted_at": "timestamp"}[str(column)]
 
 
-def probe_columns() -> list[tuple[str, str]]:
-    """The probe group's columns and their types, as its YAML declares them."""
+def probe_columns(*, lifetime: bool = True) -> list[tuple[str, str]]:
+    """The probe group's columns and their types, as its YAML declares them (the LIFETIME features unless
+    `lifetime` is false)."""
     columns = [("article_id", "bigint"), ("effective_at", "timestamp")]
     columns += [(f"{name}_{w}", _column_type(*FEATURES[name])) for name in FEATURES for w in WINDOWS]
-    columns += [(name, _column_type(*LIFETIME[name])) for name in LIFETIME]
+    columns += [(name, _column_type(*LIFETIME[name])) for name in (LIFETIME if lifetime else {})]
     return [*columns, ("computed_at", "timestamp")]
 
 
-def write_probe_group(project: Path) -> None:
+def write_probe_group(project: Path, group: str = GROUP, *, lifetime: bool = True) -> None:
+    """The probe group `group` in the project's models: every function over WINDOWS, and the LIFETIME
+    features unless `lifetime` is false."""
+    lifetimes = LIFETIME if lifetime else {}
     features = [{"name": name, "function": f, **({"column": c} if c else {})} for name, (f, c) in FEATURES.items()]
     features += [
-        {"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in LIFETIME.items()
+        {"name": name, "function": f, "column": c, "windows": ["lifetime"]} for name, (f, c) in lifetimes.items()
     ]
     write_article_group(
         project / "models" / "feature_groups",
-        GROUP,
+        group,
         EVENTS_SQL,
         {"timestamp": "reacted_at", "windows": list(WINDOWS), "features": features},
-        probe_columns(),
+        probe_columns(lifetime=lifetime),
         description="Every aggregation function, for tests/offline/test_aggregation_functions.py.",
     )
 

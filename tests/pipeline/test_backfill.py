@@ -1,5 +1,8 @@
-"""Range backfills: `--vars '{backfill_start: ..., backfill_end: ...}'` recomputes exactly that range,
-deletes the range's rows the logic no longer produces, and touches nothing else."""
+"""Range backfills: `--vars '{backfill_start: ..., backfill_end: ...}'` recomputes the range as extended by
+the group's windows (`user_engagement` has a lifetime feature: to the table's end), deletes the rows there that
+the logic no longer produces, and touches nothing before the range. The values as of every time are checked
+against brute-force recomputations in tests/offline/test_backfill_boundaries.py and
+tests/pipeline/test_backfill_scenarios.py."""
 
 from __future__ import annotations
 
@@ -36,41 +39,53 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
     yield project
 
 
-def test_a_range_backfill_replaces_exactly_its_range(project: LocalProject) -> None:
+def test_a_range_backfill_replaces_its_extended_range_and_nothing_before_it(
+    project: LocalProject,
+) -> None:
     # Rows the logic does not produce stand in for what an old version of the logic left behind.
     with duckdb.connect(str(project.duckdb_path)) as connection:
         columns = [name for name, *_ in connection.sql(f"describe {TABLE}").fetchall()]
         for at in (IN_RANGE, OUT_OF_RANGE):
-            values = {"user_id": GHOST_USER, "effective_at": at, "last_active_at": at, "computed_at": at}
+            values = {
+                "user_id": GHOST_USER,
+                "effective_at": at,
+                "last_active_at": at,
+                "computed_at": at,
+            }
             connection.execute(
                 f"insert into {TABLE} ({', '.join(values)}) values ({', '.join('?' for _ in values)})",
                 list(values.values()),
             )
-        # Pretend the in-range values were computed by old logic: the backfill must rewrite them.
+        # Pretend the values from the range on were computed by old logic: the backfill must rewrite them.
         connection.execute(
             f"update {TABLE} set clicks_7d = clicks_7d + 1000 "
-            f"where effective_at >= '{START}' and effective_at < '{END}' and user_id <> {GHOST_USER}"
+            f"where effective_at >= '{START}' and user_id <> {GHOST_USER}"
         )
     assert "clicks_7d" in columns
-    outside = f"effective_at < '{START}' or effective_at >= '{END}'"
-    before_outside = _rows(project, outside)
+    before_range = f"effective_at < '{START}'"
+    kept = _rows(project, before_range)
 
     result = project.dbt("run", "--select", "user_engagement", "--vars", _backfill_vars(START, END))
     assert result.returncode == 0, result.stdout[-4000:]
+    # last_active_at is a lifetime feature: a late or changed event moves it for ever after.
+    assert "user_engagement: extending the range to the table's end because lifetime features (last_active_at)" in (
+        " ".join(result.stdout.split())
+    )
     compiled = (project.target_path / "run/featurestore/models/feature_groups/user_engagement.sql").read_text()
     assert f"DBT_INTERNAL_DEST.effective_at >= timestamp '{START} 00:00:00'" in compiled
-    assert f"DBT_INTERNAL_DEST.effective_at < timestamp '{END} 00:00:00'" in compiled
+    assert "DBT_INTERNAL_DEST.effective_at <" not in compiled
 
-    # Nothing outside the range changed, not even its bookkeeping; the out-of-range ghost is still there.
-    assert _rows(project, outside) == before_outside
-    assert _rows(project, f"user_id = {GHOST_USER}") == [row for row in before_outside if row[0] == GHOST_USER]
-    backfilled = _rows(project, f"effective_at >= '{START}' and effective_at < '{END}'")
+    # Nothing before the range changed, not even its bookkeeping; both ghosts (from the range on) are gone.
+    assert _rows(project, before_range) == kept
+    assert _rows(project, f"user_id = {GHOST_USER}") == []
+    backfilled = _rows(project, f"effective_at >= '{START}'")
     assert backfilled and all(row[columns.index("clicks_7d")] < 1000 for row in backfilled)
 
-    # Inside the range the rows are exactly what a full rebuild computes.
+    # From the range on, the rows are exactly what a full rebuild computes (the logic did not change, so
+    # no boundary row was needed at the range's start).
     result = project.dbt("run", "--select", "user_engagement", "--full-refresh")
     assert result.returncode == 0, result.stdout[-4000:]
-    rebuilt = _rows(project, f"effective_at >= '{START}' and effective_at < '{END}'")
+    rebuilt = _rows(project, f"effective_at >= '{START}'")
     computed_at = columns.index("computed_at")
 
     def strip(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
@@ -83,9 +98,18 @@ def test_a_range_backfill_replaces_exactly_its_range(project: LocalProject) -> N
     ("variables", "message"),
     [
         ({"backfill_start": START}, "needs both backfill_start and backfill_end"),
-        ({"backfill_start": "2026-10-02", "backfill_end": "2026-10-01"}, "must be before backfill_end"),
-        ({"backfill_start": "yesterday", "backfill_end": END}, "backfill_start=yesterday is not an ISO date"),
-        ({"backfill_start": "2026-10-02T00:01", "backfill_end": END}, "does not lie on the group's 300-second grain"),
+        (
+            {"backfill_start": "2026-10-02", "backfill_end": "2026-10-01"},
+            "must be before backfill_end",
+        ),
+        (
+            {"backfill_start": "yesterday", "backfill_end": END},
+            "backfill_start=yesterday is not an ISO date",
+        ),
+        (
+            {"backfill_start": "2026-10-02T00:01", "backfill_end": END},
+            "does not lie on the group's 300-second grain",
+        ),
     ],
 )
 def test_a_bad_backfill_range_is_refused_naming_the_variable(
@@ -98,8 +122,17 @@ def test_a_bad_backfill_range_is_refused_naming_the_variable(
     assert _rows(project, "true") == before
 
 
-def test_a_backfill_cannot_be_combined_with_a_full_refresh(project: LocalProject) -> None:
-    result = project.dbt("run", "--select", "user_engagement", "--full-refresh", "--vars", _backfill_vars(START, END))
+def test_a_backfill_cannot_be_combined_with_a_full_refresh(
+    project: LocalProject,
+) -> None:
+    result = project.dbt(
+        "run",
+        "--select",
+        "user_engagement",
+        "--full-refresh",
+        "--vars",
+        _backfill_vars(START, END),
+    )
     assert result.returncode != 0
     assert "cannot be combined with --full-refresh" in " ".join(result.stdout.split())
 

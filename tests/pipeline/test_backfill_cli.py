@@ -24,6 +24,13 @@ def test_chunks_cover_the_range_exactly_oldest_first() -> None:
     ]
 
 
+def test_only_the_last_chunk_extends_the_range() -> None:
+    # The model extends a backfill's end by its windows' reach; chunked, the plan's end is extended once.
+    plan = plan_backfill("g", START, START + 10 * DAY, chunk_days=4)
+    assert [c.extends for c in plan.chunks()] == [False, False, True]
+    assert [c.extends for c in plan_backfill("g", START, START + DAY, chunk_days=7).chunks()] == [True]
+
+
 def test_aware_times_are_converted_to_utc() -> None:
     tokyo = dt.timezone(dt.timedelta(hours=9))
     plan = plan_backfill("g", dt.datetime(2026, 1, 1, 9, tzinfo=tokyo), dt.datetime(2026, 1, 2, 9, tzinfo=tokyo), 1)

@@ -85,6 +85,15 @@ CASES: dict[str, tuple[dict[str, Any], str, str]] = {
         "unsupported_lifetime",
         "'count'",
     ),
+    "lifetime_max_of_a_measure": (
+        _with(
+            features=_features(
+                {"name": "longest_dwell", "function": "max", "column": "dwell_seconds", "windows": ["lifetime"]}
+            )
+        ),
+        "unsupported_lifetime",
+        "'dwell_seconds'",
+    ),
     "anchored_max": (
         _with(anchor="shown_at"),
         "unsupported_anchor",

@@ -1,6 +1,7 @@
-"""The top-level commands: demo data, contracts, the offline store (show, backfill, training sets), the
+"""The top-level commands: demo data, contracts, the offline store (show, training sets), the
 sync and the HTTP server. The catalog and freshness commands (list, describe, search, catalog, status) live
-in catalog.py, `online` and `athena` subcommands in online.py and athena.py."""
+in catalog.py, the writers of the offline store (run, backfill, maintain) in writers.py, `online` and
+`athena` subcommands in online.py and athena.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from featurestore.cli.app import ProjectDir, app, check_key, parse_time, parse_utc, settings_of
+from featurestore.cli.app import ProjectDir, app, check_key, parse_utc, settings_of
 from featurestore.cli.render import (
     RichSyncProgress,
     behind_warning,
@@ -27,7 +28,6 @@ from featurestore.cli.render import (
 )
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.timestamps import utc_now
-from featurestore.offline.backfill import DEFAULT_CHUNK_DAYS
 
 
 @app.command("demo-data")
@@ -124,91 +124,6 @@ def show(
         console.print(
             "[yellow]no values[/yellow] valid at that time"
             + ("" if spec.ttl is None else f" (values older than the TTL, {spec.ttl_text}, count as missing)")
-        )
-
-
-@app.command()
-def backfill(
-    group: Annotated[str, typer.Argument(help="Feature group name.")],
-    start: Annotated[str, typer.Option(help="First day (or time) to recompute, UTC, ISO format.")],
-    end: Annotated[
-        str | None,
-        typer.Option(
-            help="End of the range (exclusive), UTC, ISO format. Required, except with --accept-mixed-history, "
-            "where it defaults to the day after the table's newest row."
-        ),
-    ] = None,
-    chunk_days: Annotated[
-        int,
-        typer.Option(help="Days per dbt run: each must finish within Athena's 30-minute DML timeout (at most 100)."),
-    ] = DEFAULT_CHUNK_DAYS,
-    target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
-    accept_mixed_history: Annotated[
-        bool,
-        typer.Option(
-            "--accept-mixed-history",
-            help="The group's definition changed: recompute from --start to past the table's newest row with the "
-            "new definition and keep the history before --start as the old definition computed it. The boundary "
-            "is recorded with the table; `featurestore status` shows it and training sets reaching before it warn.",
-        ),
-    ] = False,
-    restart: Annotated[
-        bool,
-        typer.Option(
-            help="Recompute every chunk, ignoring the progress recorded in target/backfills/<group>.json (a rerun "
-            "skips the chunks done; progress of another range, chunking or definition is never reused)."
-        ),
-    ] = False,
-    project_dir: ProjectDir = None,
-) -> None:
-    """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
-    from featurestore.cli.writers import leases_for
-    from featurestore.offline import open_offline_store
-    from featurestore.offline.backfill import BackfillState, Chunk, dbt_chunk_runner, plan_backfill, run_backfill
-    from featurestore.offline.definitions import backfill_definition, end_after_newest_row
-    from featurestore.offline.writer_lease import under_leases
-
-    settings = settings_of(project_dir)
-    catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
-    engine = open_offline_store(settings, catalog)
-    fingerprint, changed = backfill_definition(engine, catalog.get(group), accept_mixed_history=accept_mixed_history)
-    if end is None and not accept_mixed_history:
-        raise typer.BadParameter("give the end of the range (exclusive)", param_hint="--end")
-    last = parse_time(end, "--end") if end is not None else end_after_newest_row(engine.store, catalog.get(group))
-    if end is None:
-        console.print(f"--end {last.date().isoformat()}: the day after {group}'s newest row")
-    first = parse_time(start, "--start")
-    plan = plan_backfill(group, first, last, chunk_days, fingerprint=fingerprint, newest_first=changed)
-    state_path = settings.project_dir / "target" / "backfills" / f"{group}.json"
-    state = BackfillState.load(state_path, plan, restart=restart)
-    chunks = plan.chunks()
-    with progress_bar(f"backfilling {group}", "chunks {task.description}", transient=False) as progress:
-        task = progress.add_task("", total=len(chunks))
-
-        def report(chunk: Chunk, status: str) -> None:
-            if status == "running":
-                progress.update(task, description=chunk.label())
-            else:
-                progress.advance(task)
-                if status == "skipped":
-                    progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
-
-        run_chunk = under_leases(
-            dbt_chunk_runner(
-                settings.project_dir,
-                target=target,
-                variables={"accept_mixed_history": True} if accept_mixed_history else None,
-            ),
-            leases_for(settings, target),
-            [group],
-            f"featurestore backfill of {group}",
-        )
-        ran = run_backfill(plan, state, run_chunk, on_chunk=report)
-    console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
-    if changed:
-        console.print(
-            f"{group}: the history before {plan.start.isoformat(sep=' ')} stays as the old definition computed it "
-            "(recorded; `featurestore status` shows it)"
         )
 
 

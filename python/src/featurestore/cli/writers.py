@@ -1,6 +1,6 @@
-"""The commands that write the offline store's incremental models besides `backfill`: `run` (micro-batches)
-and `maintain` (Iceberg compaction and snapshot expiry), each under the models' writer leases
-(offline/writer_lease.py), so that no two writers of one table overlap."""
+"""The commands that write the offline store's incremental models: `run` (micro-batches), `backfill` (range
+recomputation in chunks) and `maintain` (Iceberg compaction and snapshot expiry), each under the models'
+writer leases (offline/writer_lease.py), so that no two writers of one table overlap."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import Annotated
 
 import typer
 
-from featurestore.cli.app import ProjectDir, app, settings_of
-from featurestore.cli.render import console
+from featurestore.cli.app import ProjectDir, app, parse_time, settings_of
+from featurestore.cli.render import console, progress_bar
 from featurestore.core.errors import FeatureStoreError
 from featurestore.core.manifest import FeatureGroupCatalog
 from featurestore.core.settings import TARGETS, Settings
+from featurestore.offline.backfill import DEFAULT_CHUNK_DAYS
 from featurestore.offline.base import WriterLeases
 from featurestore.offline.writer_lease import DEFAULT_WAIT_SECONDS, open_writer_leases
 
@@ -122,3 +123,87 @@ def maintain(
                 f"{after.delete_files:,}), {before.bytes / 1e6:,.1f} MB -> {after.bytes / 1e6:,.1f} MB"
             )
         console.print(line)
+
+
+@app.command()
+def backfill(
+    group: Annotated[str, typer.Argument(help="Feature group name.")],
+    start: Annotated[str, typer.Option(help="First day (or time) to recompute, UTC, ISO format.")],
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="End of the range (exclusive), UTC, ISO format. Required, except with --accept-mixed-history, "
+            "where it defaults to the day after the table's newest row."
+        ),
+    ] = None,
+    chunk_days: Annotated[
+        int,
+        typer.Option(help="Days per dbt run: each must finish within Athena's 30-minute DML timeout (at most 100)."),
+    ] = DEFAULT_CHUNK_DAYS,
+    target: Annotated[str | None, typer.Option(help="dbt target (default: the profile's).")] = None,
+    accept_mixed_history: Annotated[
+        bool,
+        typer.Option(
+            "--accept-mixed-history",
+            help="The group's definition changed: recompute from --start to past the table's newest row with the "
+            "new definition and keep the history before --start as the old definition computed it. The boundary "
+            "is recorded with the table; `featurestore status` shows it and training sets reaching before it warn.",
+        ),
+    ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            help="Recompute every chunk, ignoring the progress recorded in target/backfills/<group>.json (a rerun "
+            "skips the chunks done; progress of another range, chunking or definition is never reused)."
+        ),
+    ] = False,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Recompute [start, end) of a feature group in chunks; rerun the same command to resume after a failure."""
+    from featurestore.offline import open_offline_store
+    from featurestore.offline.backfill import BackfillState, Chunk, dbt_chunk_runner, plan_backfill, run_backfill
+    from featurestore.offline.definitions import backfill_definition, end_after_newest_row
+    from featurestore.offline.writer_lease import under_leases
+
+    settings = settings_of(project_dir)
+    catalog = FeatureGroupCatalog.from_manifest_path(settings.manifest_path)
+    engine = open_offline_store(settings, catalog)
+    fingerprint, changed = backfill_definition(engine, catalog.get(group), accept_mixed_history=accept_mixed_history)
+    if end is None and not accept_mixed_history:
+        raise typer.BadParameter("give the end of the range (exclusive)", param_hint="--end")
+    last = parse_time(end, "--end") if end is not None else end_after_newest_row(engine.store, catalog.get(group))
+    if end is None:
+        console.print(f"--end {last.date().isoformat()}: the day after {group}'s newest row")
+    first = parse_time(start, "--start")
+    plan = plan_backfill(group, first, last, chunk_days, fingerprint=fingerprint, newest_first=changed)
+    state_path = settings.project_dir / "target" / "backfills" / f"{group}.json"
+    state = BackfillState.load(state_path, plan, restart=restart)
+    chunks = plan.chunks()
+    with progress_bar(f"backfilling {group}", "chunks {task.description}", transient=False) as progress:
+        task = progress.add_task("", total=len(chunks))
+
+        def report(chunk: Chunk, status: str) -> None:
+            if status == "running":
+                progress.update(task, description=chunk.label())
+            else:
+                progress.advance(task)
+                if status == "skipped":
+                    progress.console.print(f"skipped {chunk.label()} (done in an earlier run)")
+
+        run_chunk = under_leases(
+            dbt_chunk_runner(
+                settings.project_dir,
+                target=target,
+                variables={"accept_mixed_history": True} if accept_mixed_history else None,
+            ),
+            leases_for(settings, target),
+            [group],
+            f"featurestore backfill of {group}",
+        )
+        ran = run_backfill(plan, state, run_chunk, on_chunk=report)
+    console.print(f"[green]done[/green]: {group} recomputed {len(ran)} chunk(s) of {len(chunks)}")
+    if changed:
+        console.print(
+            f"{group}: the history before {plan.start.isoformat(sep=' ')} stays as the old definition computed it "
+            "(recorded; `featurestore status` shows it)"
+        )

@@ -1,15 +1,20 @@
 """Chunked, resumable range backfills of a feature group.
 
 A backfill of [start, end) runs `dbt run --select <group> --vars {backfill_start, backfill_end}` once per
-chunk, oldest first. Each chunk is one bounded MERGE (plus the delete of its stale rows), so a year of
-history stays under Athena's limits (100 partitions written per statement, query timeouts). Progress is
-recorded after every successful chunk in a small JSON file under the dbt target folder; running the same
-backfill again resumes after the last completed chunk. Progress is kept per group, range, chunking and
-definition fingerprint: after the group's definition changed, the same command recomputes every chunk.
+chunk, oldest first. The model extends a backfill's end by the reach of its windows (macros/backfill_extent.sql,
+the one home of that rule): every chunk but the last runs with `backfill_extend: false`, so the plan's end is
+extended once, by its last chunk (`Chunk.extends`). Each chunk is one bounded MERGE (plus the delete of its
+stale rows), so a year of history stays under Athena's limits (100 partitions written per statement, query
+timeouts). Progress is recorded after every successful chunk in a small JSON file under the dbt target folder;
+running the same backfill again resumes after the last completed chunk. Progress is kept per group, range,
+chunking and definition fingerprint: after the group's definition changed, the same command recomputes every
+chunk.
 
 With `--accept-mixed-history` (a changed definition recomputed from a date, the older history kept as the
 old definition computed it) the chunks run newest first: dbt accepts the changed definition only for a range
-that reaches past the table's newest row, and records the boundary; each older chunk then moves it down.
+that reaches past the table's newest row, and records the boundary; each older chunk then moves it down. A
+chunk's end boundary then meets rows the newer chunk already rewrote, so it restores the new definition's
+values there.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ DEFAULT_CHUNK_DAYS = 7
 class Chunk:
     start: dt.datetime
     end: dt.datetime
+    # The plan's last chunk: the model extends its end by the windows' reach (or to the table's end).
+    extends: bool = False
 
     def label(self) -> str:
         return f"[{self.start.isoformat(sep=' ')}, {self.end.isoformat(sep=' ')})"
@@ -57,7 +64,8 @@ class BackfillPlan:
         step = dt.timedelta(days=self.chunk_days)
         chunks, cursor = [], self.start
         while cursor < self.end:
-            chunks.append(Chunk(cursor, min(cursor + step, self.end)))
+            end = min(cursor + step, self.end)
+            chunks.append(Chunk(cursor, end, extends=end == self.end))
             cursor += step
         return chunks
 
@@ -173,7 +181,11 @@ def dbt_chunk_runner(
     def run(plan: BackfillPlan, chunk: Chunk) -> None:
         from dbt.cli.main import dbtRunner
 
-        bounds = {"backfill_start": chunk.start.isoformat(), "backfill_end": chunk.end.isoformat()}
+        bounds = {
+            "backfill_start": chunk.start.isoformat(),
+            "backfill_end": chunk.end.isoformat(),
+            "backfill_extend": chunk.extends,
+        }
         chunk_vars = {**(variables or {}), **bounds}
         args = ["run", "--select", plan.group, "--vars", json.dumps(chunk_vars), "--project-dir", str(project_dir)]
         if target:
