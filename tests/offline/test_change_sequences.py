@@ -461,7 +461,7 @@ def sequence_problems(
 
 
 @pytest.mark.dbt
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     initial=events_between(0, COVERED_LAST_STEP, 6),
     steps=st.lists(STEPS, min_size=3, max_size=6),
