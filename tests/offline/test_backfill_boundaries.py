@@ -36,13 +36,15 @@ from offline.test_aggregation_functions import (
     LIFETIME,
     SECOND,
     SECOND_OFFSETS,
-    STAGING_COLUMNS,
     WINDOWS,
     Event,
     _same,
     change_instants,
     expected,
     write_probe_group,
+)
+from offline.test_aggregation_functions import (
+    REACTIONS as STAGING_COLUMNS,
 )
 from support.athena_parity import TRINO_DIVISION
 from support.local_project import LocalProject, make_local_project
