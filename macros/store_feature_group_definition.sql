@@ -6,7 +6,7 @@
     Athena nothing, the record going to the Glue table parameter `featurestore_definition` through
     dbt-athena's persist_docs_to_glue (Athena refuses custom Iceberg table properties in ALTER TABLE SET
     TBLPROPERTIES; Glue table parameters are the table's metadata in the Glue Data Catalog). '' for a model
-    that is not a feature group. -#}
+    that is not a feature group, and for a hand-written group (no feature_group() call, no record). -#}
 {% macro store_feature_group_definition() %}
     {%- if not execute or ((model.config.meta or {}).get('feature_group')) is not mapping -%}
         {{ return('') }}
@@ -15,8 +15,9 @@
         stored record is no longer readable here (persist_docs has just replaced the comment). -#}
     {%- set record_json = (config.get('meta') or {}).get('featurestore_definition') -%}
     {%- if not record_json -%}
-        {{ exceptions.raise_compiler_error("feature group " ~ model.name ~ ": no definition record was "
-            ~ "decided when it was compiled; was its SQL written without featurestore.feature_group()?") }}
+        {#- A hand-written group (its SQL not wrapped in featurestore.feature_group()) decides no record: it
+            has no fingerprint, and `featurestore status` says its definition is not recorded. -#}
+        {{ return('') }}
     {%- endif -%}
     {{ return(adapter.dispatch('store_feature_group_definition', 'featurestore')(this, record_json)) }}
 {% endmacro %}

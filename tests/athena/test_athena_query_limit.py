@@ -65,6 +65,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProject]:
     for name in wide_names():
         columns = ", ".join(f"cast(null as double) as feature_{index:02d}_of_{name}" for index in range(FEATURES))
         (folder / f"{name}.sql").write_text(
+            # A table, not the folder's incremental default: the test needs the groups' SQL, not merges.
+            "{{ config(materialized='table') }}\n"
             f"select cast(1 as bigint) as user_id, cast(null as timestamp) as effective_at, {columns}\n"
         )
         (folder / f"{name}.yml").write_text(wide_group_yml(name))

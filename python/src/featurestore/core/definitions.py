@@ -107,8 +107,9 @@ class DefinitionStatus:
             )
         if self.state is DefinitionState.UNRECORDED:
             return (
-                "no definition fingerprint stored (built before fingerprints existed); its next dbt run adopts "
-                f"the current definition. If it was built by an older one: dbt run -s {self.group} --full-refresh"
+                "no definition fingerprint stored: built before fingerprints existed (its next dbt run adopts the "
+                "current definition), or a hand-written group (SQL without featurestore.feature_group(): no "
+                f"fingerprint). If it was built by an older definition: dbt run -s {self.group} --full-refresh"
             )
         return str(self.state.value)
 
